@@ -1,0 +1,6 @@
+package parse
+
+import "flag"
+
+// update rewrites golden files: go test ./parse -update.
+var update = flag.Bool("update", false, "rewrite golden files")
