@@ -348,7 +348,7 @@ func (d *datReader) fieldBytes(rec []byte, fl *fmtField) []byte {
 
 // recordState tracks what the records turn into.
 type recordState struct {
-	tasks    map[int32]int32  // pid -> task index
+	tasks    map[int32]int32   // pid -> task index
 	names    map[uint64][]byte // function address -> name
 	line     int
 	unknown  int
