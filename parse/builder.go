@@ -16,7 +16,8 @@ type Builder struct {
 	tasks    []taskState
 	byPID    map[int32]int32
 	byCPU    map[int16]int32
-	dropped  int // warnings past MaxWarnings
+	byPIDCPU map[int64]int32 // tasks that exist once per CPU (pid 0)
+	dropped  int             // warnings past MaxWarnings
 	unknown  NameID
 	orphans  int
 	unclosed int
@@ -46,7 +47,7 @@ func NewBuilder(path string, f Format, sizeHint int64) *Builder {
 		}
 		t.Nodes = make([]Node, 0, n)
 	}
-	b := &Builder{t: t, byPID: map[int32]int32{}, byCPU: map[int16]int32{}}
+	b := &Builder{t: t, byPID: map[int32]int32{}, byCPU: map[int16]int32{}, byPIDCPU: map[int64]int32{}}
 	b.unknown = t.Names.InternString("<unknown>")
 	return b
 }
@@ -80,6 +81,50 @@ func (b *Builder) Task(pid int32, comm []byte, cpu int16) int32 {
 	id := b.newTask(Task{PID: pid, Comm: string(comm), CPU: -1, First: None})
 	b.byPID[pid] = id
 	return id
+}
+
+// TaskOnCPU returns the index of the task with pid on cpu, creating it
+// when new, for pids that name one task per CPU: the idle task is pid 0 on
+// every CPU ("<idle>-0", "swapper/N"), and its CPUs' call trees must not be
+// merged.
+func (b *Builder) TaskOnCPU(pid int32, comm []byte, cpu int16) int32 {
+	k := int64(pid)<<16 | int64(uint16(cpu))
+	if id, ok := b.byPIDCPU[k]; ok {
+		return id
+	}
+	id := b.newTask(Task{PID: pid, Comm: string(comm), CPU: cpu, First: None})
+	b.byPIDCPU[k] = id
+	return id
+}
+
+// NameTask gives the per-CPU pseudo-task of cpu (see [Builder.Task]) the pid
+// and comm that a context-switch banner revealed for it, so that the calls
+// it holds are the named task's. It does nothing and returns false when no
+// such pseudo-task exists or another task has that pid already (pid 0 is
+// per CPU, see [Builder.TaskOnCPU]). After it, Task(-1, nil, cpu) makes a
+// new pseudo-task.
+func (b *Builder) NameTask(cpu int16, pid int32, comm []byte) bool {
+	id, ok := b.byCPU[cpu]
+	if !ok || pid < 0 {
+		return false
+	}
+	if pid == 0 {
+		k := int64(pid)<<16 | int64(uint16(cpu))
+		if _, dup := b.byPIDCPU[k]; dup {
+			return false
+		}
+		b.byPIDCPU[k] = id
+	} else {
+		if _, dup := b.byPID[pid]; dup {
+			return false
+		}
+		b.byPID[pid] = id
+		b.t.Tasks[id].CPU = -1
+	}
+	delete(b.byCPU, cpu)
+	b.t.Tasks[id].PID = pid
+	b.t.Tasks[id].Comm = string(comm)
+	return true
 }
 
 func (b *Builder) newTask(t Task) int32 {
