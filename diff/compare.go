@@ -2,6 +2,7 @@ package diff
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/tracediff/tracediff/parse"
@@ -263,19 +264,7 @@ func (c *comparer) alignPair(pi int32) {
 func (c *comparer) alignChildren(parent int32, gs, bs []parse.NodeID, stack []work) []work {
 	gr := runs(c.g, gs, nil)
 	br := runs(c.b, bs, nil)
-	ga := make([]int32, len(gr))
-	ba := make([]int32, len(br))
-	for i := range gr {
-		ga[i] = gr[i].key
-	}
-	for i := range br {
-		ba[i] = br[i].key
-	}
-	var fell bool
-	c.edits, fell = align(ga, ba, c.edits)
-	if fell {
-		c.fellBack++
-	}
+	c.edits = c.alignRuns(gr, br, c.edits)
 	last := None
 	var pending []work
 	for _, e := range c.edits {
@@ -306,6 +295,82 @@ func (c *comparer) alignChildren(parent int32, gs, bs []parse.NodeID, stack []wo
 		stack = append(stack, pending[i])
 	}
 	return stack
+}
+
+// alignRuns aligns two lists of sibling runs in two passes. The first
+// pass matches runs by their name and the name of their first callee, so
+// that among many calls of one function (x64_sys_call dispatching every
+// syscall) each is matched with the one that does the same thing. The
+// second pass aligns what is left in each gap by name alone, so a call
+// that went another way (inet_recvmsg calling tcp_recvmsg instead of
+// tcp_bpf_recvmsg) is still matched with its counterpart.
+func (c *comparer) alignRuns(gr, br []run, out []edit) []edit {
+	fine := func(s *side, rs []run) []uint64 {
+		t := make([]uint64, len(rs))
+		for i, r := range rs {
+			ck := int32(-1)
+			for ch := s.t.Nodes[r.first].FirstChild; ch != parse.None; ch = s.t.Nodes[ch].NextSibling {
+				if s.included(ch) {
+					ck = s.key(ch)
+					break
+				}
+			}
+			t[i] = uint64(uint32(r.key))<<32 | uint64(uint32(ck))
+		}
+		return t
+	}
+	fg, fb := fine(c.g, gr), fine(c.b, br)
+	// Dense token ids, ordered by value so that the alignment does not
+	// depend on which side is which.
+	all := append(append([]uint64(nil), fg...), fb...)
+	slices.Sort(all)
+	all = slices.Compact(all)
+	dense := func(f []uint64) []int32 {
+		t := make([]int32, len(f))
+		for i, v := range f {
+			j, _ := slices.BinarySearch(all, v)
+			t[i] = int32(j)
+		}
+		return t
+	}
+	first, fell := align(dense(fg), dense(fb), nil)
+	if fell {
+		c.fellBack++
+	}
+	out = out[:0]
+	for i := 0; i < len(first); {
+		if first[i].op == OpSame {
+			out = append(out, first[i])
+			i++
+			continue
+		}
+		j := i
+		var ga, ba []int32
+		var gi, bi []int32
+		for ; j < len(first) && first[j].op != OpSame; j++ {
+			if first[j].op == OpGoodOnly {
+				ga, gi = append(ga, gr[first[j].a].key), append(gi, first[j].a)
+			} else {
+				ba, bi = append(ba, br[first[j].b].key), append(bi, first[j].b)
+			}
+		}
+		second, fell := align(ga, ba, nil)
+		if fell {
+			c.fellBack++
+		}
+		for _, e := range second {
+			switch e.op {
+			case OpSame:
+				out = append(out, edit{OpSame, gi[e.a], bi[e.b]})
+			case OpGoodOnly:
+				out = append(out, edit{OpGoodOnly, gi[e.a], -1})
+			default:
+				out = append(out, edit{OpBadOnly, -1, bi[e.b]})
+			}
+		}
+		i = j
+	}
+	return out
 }
 
 // copySubtree adds the rows of a call present on one side only.

@@ -12,16 +12,27 @@ import (
 // may simply not show what happened there.
 const uncertain = parse.FlagLost | parse.FlagOrphan | parse.FlagUnclosed
 
-// edgesOf returns the call edges of the units paired in pair pi.
-func (c *comparer) edgesOf(pi int32) (g, b map[uint64]int32) {
+// units returns the task units paired in pair pi (nil when one-sided).
+func (c *comparer) unitsOf(pi int32) (g, b *taskUnit) {
 	u := c.units[pi]
 	if u[0] >= 0 {
-		g = c.g.tasks[u[0]].edges
+		g = &c.g.tasks[u[0]]
 	}
 	if u[1] >= 0 {
-		b = c.b.tasks[u[1]].edges
+		b = &c.b.tasks[u[1]]
 	}
 	return g, b
+}
+
+// share returns the fraction of calls of parent in u that call child,
+// shrunk towards zero for few calls (n/(calls+1)): a choice seen in 2 of 2
+// requests is better evidence than one seen once.
+func share(u *taskUnit, parent, child int32) (float64, int32) {
+	if u == nil || u.inst[parent] == 0 {
+		return 0, 0
+	}
+	n := u.edges[uint64(uint32(parent))<<32|uint64(uint32(child))]
+	return float64(n) / float64(u.inst[parent]+1), n
 }
 
 // rank finds every divergence in the aligned tree and orders them so that
@@ -82,6 +93,7 @@ func (c *comparer) rank() {
 		timing = timing[:res.Options.MaxTiming]
 	}
 	divs = append(divs, timing...)
+	divs = c.group(divs, pos)
 	for i := range divs {
 		d := &divs[i]
 		d.Path = res.PathOf(d.Row)
@@ -103,8 +115,8 @@ func (c *comparer) rank() {
 		if a.Kind != b.Kind {
 			return a.Kind < b.Kind
 		}
-		if a.Separation != b.Separation {
-			return a.Separation > b.Separation
+		if sa, sb := int(a.Separation*10+0.5), int(b.Separation*10+0.5); sa != sb {
+			return sa > sb
 		}
 		if a.Support != b.Support {
 			return a.Support > b.Support
@@ -123,6 +135,58 @@ func (c *comparer) rank() {
 		}
 	}
 	res.Divergences = divs
+}
+
+// group merges divergences that repeat the same change at the same call
+// path (the same substitution in each of several requests) into one, kept
+// at its first occurrence, with the others listed in Also.
+func (c *comparer) group(divs []Divergence, pos []int32) []Divergence {
+	res := c.res
+	sig := func(d *Divergence) string {
+		var sb strings.Builder
+		sb.WriteString(d.Kind.String())
+		for n := d.Row; n != None; n = res.Rows[n].Parent {
+			if res.Rows[n].Depth == 0 {
+				fmt.Fprintf(&sb, "|pair%d", res.Rows[n].Pair)
+			} else {
+				fmt.Fprintf(&sb, "|%d", res.Rows[n].Key)
+			}
+		}
+		for _, cs := range [][]Callee{d.Good, d.Bad} {
+			sb.WriteString("|")
+			for _, x := range cs {
+				fmt.Fprintf(&sb, ",%d", res.Rows[x.Row].Key)
+			}
+		}
+		if d.Kind == KindCount {
+			fmt.Fprintf(&sb, "|%d|%d", d.GoodN, d.BadN)
+		}
+		return sb.String()
+	}
+	sort.SliceStable(divs, func(i, j int) bool { return pos[divs[i].Row] < pos[divs[j].Row] })
+	first := map[string]int{}
+	out := divs[:0]
+	for _, d := range divs {
+		if d.Kind == KindTiming || d.Kind == KindTask {
+			out = append(out, d)
+			continue
+		}
+		k := sig(&d)
+		if i, ok := first[k]; ok {
+			o := &out[i]
+			o.Also = append(o.Also, d.Row)
+			o.Inconclusive = o.Inconclusive && d.Inconclusive
+			continue
+		}
+		first[k] = len(out)
+		out = append(out, d)
+	}
+	for i := range out {
+		if n := len(out[i].Also); n > 0 {
+			out[i].Summary += fmt.Sprintf(" (%d times)", n+1)
+		}
+	}
+	return out
 }
 
 func absDelta(d Divergence) int64 {
@@ -171,31 +235,25 @@ func (c *comparer) gapDiv(id int32, gs, bs []int32) Divergence {
 	}
 	d.Noise = noise || allIRQ
 	c.conclude(&d, flags)
-	// Separation: does a side use a call edge the other capture's task
-	// never uses?
+	// Separation: how consistently the parent calls the good callees in
+	// the good task and not in the bad one, and the bad callees in the bad
+	// task and not in the good one.
 	if r.Depth > 0 {
-		ge, be := c.edgesOf(r.Pair)
-		sepG, sepB := false, false
-		for _, g := range gs {
-			e := uint64(uint32(r.Key))<<32 | uint64(uint32(res.Rows[g].Key))
-			if ge[e] > 0 && be[e] == 0 {
-				sepG = true
-				d.Support += int64(ge[e])
+		gu, bu := c.unitsOf(r.Pair)
+		best := func(rows []int32, same, other *taskUnit) float64 {
+			m := 0.0
+			for _, x := range rows {
+				k := res.Rows[x].Key
+				fs, n := share(same, r.Key, k)
+				fo, _ := share(other, r.Key, k)
+				if fs-fo > m {
+					m = fs - fo
+				}
+				d.Support += int64(n)
 			}
+			return m
 		}
-		for _, b := range bs {
-			e := uint64(uint32(r.Key))<<32 | uint64(uint32(res.Rows[b].Key))
-			if be[e] > 0 && ge[e] == 0 {
-				sepB = true
-				d.Support += int64(be[e])
-			}
-		}
-		if sepG {
-			d.Separation++
-		}
-		if sepB {
-			d.Separation++
-		}
+		d.Separation = best(gs, gu, bu) + best(bs, bu, gu)
 	}
 	name := res.RowName(id)
 	switch d.Kind {

@@ -109,10 +109,16 @@ type Divergence struct {
 	Inconclusive bool   // inside a region with lost events, orphans or a cut capture
 	Why          string // why it is inconclusive, or noise
 	Noise        bool   // in interrupt context nested in a task
-	Separation   int    // 0..2: how many of its sides use a call edge the other capture never uses
-	Support      int64  // how often the separating edges occur
-	Summary      string // one line: "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg"
-	Pair         int32
+	// Separation, 0..2, says how consistently the call site tells the
+	// captures apart: for each side, the share of the calling function's
+	// calls that make this side's callees there, less the same share in the
+	// other capture. 2 means every call in good does what no call in bad
+	// does, and the reverse.
+	Separation float64
+	Support    int64   // how often the separating edges occur
+	Also       []int32 // rows where the same change repeats (same path, same callees)
+	Summary    string  // one line: "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg"
+	Pair       int32
 }
 
 // Pair is a task of the good capture matched with one of the bad capture.

@@ -71,7 +71,11 @@ type taskUnit struct {
 	roots []parse.NodeID
 	keys  []int32 // sorted distinct keys of its calls
 	calls int
-	edges map[uint64]int32 // parent key << 32 | child key -> count
+	// edges counts, per parent key << 32 | child key, the calls of the
+	// parent that call the child at least once; inst counts the calls of
+	// each key. Together they say how consistently a parent calls a child.
+	edges map[uint64]int32
+	inst  map[int32]int32
 }
 
 func newSide(t *parse.Trace, nm *names, opts *Options) *side {
@@ -135,7 +139,7 @@ func (s *side) prepare(taskSel string, focus int32) {
 		if taskSel != "" && !matchTask(tk, taskSel) {
 			continue
 		}
-		u := taskUnit{task: ti, label: pairLabel(tk), edges: map[uint64]int32{}}
+		u := taskUnit{task: ti, label: pairLabel(tk), edges: map[uint64]int32{}, inst: map[int32]int32{}}
 		for r := tk.First; r != parse.None; r = t.Nodes[r].NextSibling {
 			if !s.included(r) {
 				continue
@@ -178,6 +182,7 @@ func (s *side) summarise(u *taskUnit) {
 	seen := map[int32]struct{}{}
 	var stack []frame
 	var buf []parse.NodeID
+	var kids []int32
 	for _, r := range u.roots {
 		stack = append(stack[:0], frame{r, false})
 		for len(stack) > 0 {
@@ -194,6 +199,7 @@ func (s *side) summarise(u *taskUnit) {
 			k := s.key(f.n)
 			h := uint64(k)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
 			calls := int32(1)
+			kids = kids[:0]
 			for c := t.Nodes[f.n].FirstChild; c != parse.None; c = t.Nodes[c].NextSibling {
 				if !s.included(c) {
 					continue
@@ -201,8 +207,13 @@ func (s *side) summarise(u *taskUnit) {
 				h = (h ^ s.hash[c]) * 0x100000001B3
 				h ^= h >> 29
 				calls += s.calls[c]
-				u.edges[uint64(uint32(k))<<32|uint64(uint32(s.key(c)))]++
+				ck := s.key(c)
+				if !slices.Contains(kids, ck) {
+					kids = append(kids, ck)
+					u.edges[uint64(uint32(k))<<32|uint64(uint32(ck))]++
+				}
 			}
+			u.inst[k]++
 			s.hash[f.n] = h
 			s.calls[f.n] = calls
 			seen[k] = struct{}{}

@@ -127,7 +127,7 @@ func writeContext(w *bufio.Writer, r *Result, d *Divergence, context int, st tex
 	hidden, hiddenCalls := 0, 0
 	flushHidden := func(depth int32) {
 		if hidden > 0 {
-			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", int(depth)), st.dim.Render(fmt.Sprintf("... %d identical calls", hiddenCalls)))
+			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", int(depth)), st.dim.Render(fmt.Sprintf("... %d identical %s", hiddenCalls, plural(hiddenCalls, "call", "calls"))))
 		}
 		hidden, hiddenCalls = 0, 0
 	}
@@ -153,7 +153,7 @@ func writeContext(w *bufio.Writer, r *Result, d *Divergence, context int, st tex
 func writeSubtree(w *bufio.Writer, r *Result, id int32, levels int, st textStyles) {
 	if levels == 0 {
 		if sz := r.Rows[id].Size - 1; sz > 0 {
-			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", int(r.Rows[id].Depth)+1), st.dim.Render(fmt.Sprintf("... %d more calls", sz)))
+			fmt.Fprintf(w, "  %s%s\n", strings.Repeat("  ", int(r.Rows[id].Depth)+1), st.dim.Render(fmt.Sprintf("... %d more %s", sz, plural(int(sz), "call", "calls"))))
 		}
 		return
 	}
@@ -206,4 +206,11 @@ func durCol(ns int64, absent bool) string {
 		return "-"
 	}
 	return parse.FormatDuration(ns)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
