@@ -193,7 +193,7 @@ func (r *Result) PathOf(i int32) []string {
 // Stats summarises a result for a status line.
 func (r *Result) Stats() string {
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%d divergences", len(r.Divergences))
+	fmt.Fprintf(&sb, "%d %s", len(r.Divergences), plural(len(r.Divergences), "divergence", "divergences"))
 	counts := map[Kind]int{}
 	for _, d := range r.Divergences {
 		counts[d.Kind]++
