@@ -1,0 +1,131 @@
+package diff
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tracediff/tracediff/internal/testutil"
+	"github.com/tracediff/tracediff/parse"
+)
+
+func mustParse(t testing.TB, path string) *parse.Trace {
+	t.Helper()
+	tr, err := parse.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tr
+}
+
+// firstLines renders the text output and returns its first n lines.
+func firstLines(t *testing.T, res *Result, n int) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := Render(&buf, res, FormatText, RenderOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(buf.String(), "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// The story that started the project: on the bundled sockmap pair the first
+// divergence, within the first 15 lines, is inet_recvmsg calling
+// tcp_bpf_recvmsg on the good side and tcp_recvmsg on the bad side.
+func TestSockmapExample(t *testing.T) {
+	root := testutil.RepoRoot()
+	g := mustParse(t, filepath.Join(root, "examples/sockmap/good.report"))
+	b := mustParse(t, filepath.Join(root, "examples/sockmap/bad.report"))
+	res, err := Compare(g, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Divergences[0]
+	if d.Kind != KindSubstitution || d.Good[0].Name != "tcp_bpf_recvmsg" || d.Bad[0].Name != "tcp_recvmsg" ||
+		d.Path[len(d.Path)-1] != "inet_recvmsg" {
+		t.Fatalf("first divergence: %s %q path %v", d.Kind, d.Summary, d.Path)
+	}
+	if d.Good[0].Line != 148 || d.Bad[0].Line != 19 {
+		t.Errorf("source lines %d/%d, want 148/19", d.Good[0].Line, d.Bad[0].Line)
+	}
+	head := firstLines(t, res, 15)
+	if !strings.Contains(head, "D1 substitution: inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg") {
+		t.Errorf("first 15 lines lack the divergence:\n%s", head)
+	}
+}
+
+// On the whole-system captures (a dozen busy tasks, two requests each), the
+// same divergence ranks first without any flag.
+func TestNoisyCorpusPair(t *testing.T) {
+	if testing.Short() {
+		t.Skip("large captures")
+	}
+	dir := testutil.CorpusDir(t)
+	g := mustParse(t, filepath.Join(dir, "lab/noisy-good.report.gz"))
+	b := mustParse(t, filepath.Join(dir, "lab/noisy-bad.report.gz"))
+	res, err := Compare(g, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := res.Divergences[0]
+	if d.Kind != KindSubstitution || !strings.HasPrefix(d.Summary, "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg") {
+		t.Fatalf("first divergence: %s %q", d.Kind, d.Summary)
+	}
+	if len(d.Also) != 1 {
+		t.Errorf("the substitution repeats in both requests: Also=%v", d.Also)
+	}
+}
+
+// Every function_graph capture of the corpus compared with itself has no
+// divergence.
+func TestSelfDiffCorpus(t *testing.T) {
+	dir := testutil.CorpusDir(t)
+	var files []string
+	for _, pat := range []string{"lab/*.report", "lab/*.trace", "lab/*.report.gz", "public/*/*.txt", "public/*/*/*.txt"} {
+		m, _ := filepath.Glob(filepath.Join(dir, pat))
+		files = append(files, m...)
+	}
+	n := 0
+	for _, f := range files {
+		head := make([]byte, 64<<10)
+		fh, err := os.Open(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := fh.Read(head)
+		fh.Close()
+		if strings.HasSuffix(f, ".gz") {
+			if testing.Short() {
+				continue
+			}
+		} else if fm := parse.Detect(head[:k]); fm != parse.FormatTraceCmd && fm != parse.FormatFtrace {
+			continue
+		}
+		tr, err := parse.ParseFile(f)
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if tr.Format != parse.FormatTraceCmd && tr.Format != parse.FormatFtrace {
+			continue
+		}
+		n++
+		res, err := Compare(tr, tr, Options{})
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if !res.Equal() {
+			t.Errorf("%s compared with itself: %d divergences, first %q", f, len(res.Divergences), res.Divergences[0].Summary)
+		}
+	}
+	if n < 10 {
+		t.Errorf("only %d function_graph captures found in the corpus", n)
+	}
+	t.Logf("%d captures compared with themselves", n)
+}
