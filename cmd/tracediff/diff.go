@@ -153,7 +153,11 @@ func runDiff(cmd *cobra.Command, goodPath, badPath string, f *diffFlags, stdout 
 		Context: f.context,
 		Trees:   f.trees,
 		Command: "tracediff " + strings.Join(os.Args[1:], " "),
-		Inputs:  []diff.InputInfo{fileInfo(goodPath), fileInfo(badPath)},
+	}
+	if format != diff.FormatText && format != diff.FormatFolded {
+		// Reports name their inputs by checksum; text output does not
+		// need them, so large captures are not read a second time.
+		ropts.Inputs = []diff.InputInfo{fileInfo(goodPath), fileInfo(badPath)}
 	}
 	if err := diff.Render(w, res, format, ropts); err != nil {
 		return err

@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 
 	"github.com/spf13/cobra"
 )
@@ -29,6 +30,10 @@ const (
 var errDiffer = errors.New("captures differ")
 
 func main() {
+	// The model of a large capture is a few big slices that live until
+	// the end: collecting earlier than the default keeps the peak memory
+	// near the live size instead of twice it.
+	debug.SetGCPercent(40)
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
