@@ -177,6 +177,9 @@ func (b *Builder) add(task int32, name NameID, ts, dur int64, cpu int16, line in
 	if st.irq > 0 || fl&(FlagEvent|FlagFrame) == 0 && t.Names.IsIRQEntry(name) {
 		fl |= FlagIRQ
 	}
+	if len(t.Nodes) == cap(t.Nodes) {
+		b.growNodes()
+	}
 	t.Nodes = append(t.Nodes, Node{
 		Name: name, Parent: parent, FirstChild: None, NextSibling: None,
 		Task: task, Line: line, Note: -1, CPU: cpu, Flags: fl, Entry: ts, Duration: dur,
@@ -185,6 +188,19 @@ func (b *Builder) add(task int32, name NameID, ts, dur int64, cpu int16, line in
 		t.Tasks[task].Calls++
 	}
 	return id
+}
+
+// growNodes doubles the node slice's capacity. append grows large slices
+// by a quarter at a time, which for millions of nodes copies the whole slice
+// a dozen times over: most of the parsing time of a large capture.
+func (b *Builder) growNodes() {
+	n := 2 * cap(b.t.Nodes)
+	if n < 1024 {
+		n = 1024
+	}
+	nodes := make([]Node, len(b.t.Nodes), n)
+	copy(nodes, b.t.Nodes)
+	b.t.Nodes = nodes
 }
 
 // Enter records the entry of a call that has callees ("func() {").

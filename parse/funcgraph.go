@@ -194,6 +194,7 @@ type fnPart struct {
 	caller []byte // printed return address ("<-caller+0x12/0x40" without "<-")
 	text   []byte // comment text
 	depth  int32  // printed depth (trace-cmd -O fgraph:depth), or -1
+	junk   bool   // unknown text followed the call
 }
 
 // commentName is the event name of a comment whose text does not start
@@ -271,12 +272,12 @@ func (fp *fnPart) trailer(s []byte) string {
 		}
 		switch {
 		case len(s) >= 2 && s[0] == '/' && s[1] == '*':
-			e := bytes.Index(s, []byte("*/"))
+			e := bytes.Index(s[2:], []byte("*/"))
 			if e < 0 {
 				return "\"*/\" closing the comment"
 			}
-			fp.comment(trim(s[2:e]))
-			s = s[e+2:]
+			fp.comment(trim(s[2 : 2+e]))
+			s = s[2+e+2:]
 		case s[0] == '(':
 			e := bytes.IndexByte(s, ')')
 			if e < 0 {
@@ -292,6 +293,7 @@ func (fp *fnPart) trailer(s []byte) string {
 		default:
 			// Anything else printed after the call is kept out of the
 			// model but does not make the line unreadable.
+			fp.junk = true
 			return ""
 		}
 	}

@@ -150,7 +150,8 @@ cells:
 		l.bad(expected, p)
 	case expected != "":
 		// "| text" without any column: prose, a table.
-	case fp.kind == fnComment && !strong:
+	case !strong && (fp.kind == fnComment || fp.junk):
+		// "| text" without any column: prose, a table.
 	default:
 		l.kind, l.fn = ftCall, fp
 	}
