@@ -2,6 +2,7 @@ package parse
 
 import (
 	"fmt"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -54,9 +55,8 @@ func (d *datReader) newStream(c datCPU) (*cpuStream, error) {
 			return nil, err
 		}
 		// trace-cmd 3.1 records a size 4 bytes short of the chunks it
-		// wrote (the count is not counted), so chunks are bounded by the
-		// file, not by that size.
-		s.end = d.f.size
+		// wrote (the count is not counted): allow for that.
+		s.end = min(d.f.size, c.off+c.size+4)
 		if int64(n) > (s.end-c.off-4)/8 {
 			return nil, d.f.truncf(c.off, "expected %d compression chunks of CPU %d data, but only %d bytes are left in the file", n, c.cpu, s.end-c.off-4)
 		}
@@ -103,7 +103,7 @@ func (s *cpuStream) refill() (bool, error) {
 		if n <= 0 {
 			return false, nil
 		}
-		n = min(n, int64(64*f.pageSize))
+		n = min(n, int64(16*f.pageSize))
 		var err error
 		if s.out, err = f.readInto(s.out, s.off, n, "CPU data"); err != nil {
 			return false, err
@@ -349,6 +349,7 @@ func (d *datReader) fieldBytes(rec []byte, fl *fmtField) []byte {
 // recordState tracks what the records turn into.
 type recordState struct {
 	tasks    map[int32]int32   // pid -> task index
+	idle     []int32           // cpu -> task index of pid 0, or -1
 	names    map[uint64][]byte // function address -> name
 	line     int
 	unknown  int
@@ -357,18 +358,28 @@ type recordState struct {
 
 // taskOf returns the task of pid, named as trace-cmd report names it: the
 // saved comm, "<idle>" for pid 0, "<...>" when unknown.
-func (d *datReader) taskOf(rs *recordState, pid int32) int32 {
+// The idle task is pid 0 on every CPU: it is one task per CPU (see
+// [Builder.TaskOnCPU]).
+func (d *datReader) taskOf(rs *recordState, pid int32, cpu int16) int32 {
+	if pid == 0 {
+		for int(cpu) >= len(rs.idle) {
+			rs.idle = append(rs.idle, -1)
+		}
+		if cpu >= 0 && rs.idle[cpu] < 0 {
+			rs.idle[cpu] = d.b.TaskOnCPU(0, []byte("<idle>"), cpu)
+		}
+		if cpu >= 0 {
+			return rs.idle[cpu]
+		}
+	}
 	if t, ok := rs.tasks[pid]; ok {
 		return t
 	}
 	comm, ok := d.comms[pid]
-	switch {
-	case pid == 0:
-		comm = "<idle>"
-	case !ok:
+	if !ok {
 		comm = "<...>"
 	}
-	t := d.b.Task(pid, []byte(comm), -1)
+	t := d.b.Task(pid, []byte(comm), cpu)
 	rs.tasks[pid] = t
 	return t
 }
@@ -432,6 +443,25 @@ func (d *datReader) run() error {
 			order[j], order[j-1] = order[j-1], order[j]
 		}
 	}
+	// CPU data must not overlap: a corrupt table must not make the reader
+	// decode the same bytes once per CPU.
+	byOff := make([]datCPU, 0, len(order))
+	for _, c := range order {
+		if c.size > 0 {
+			byOff = append(byOff, c)
+		}
+	}
+	sort.Slice(byOff, func(i, j int) bool { return byOff[i].off < byOff[j].off })
+	for i := 1; i < len(byOff); i++ {
+		if p, c := byOff[i-1], byOff[i]; c.off < p.off+p.size || c.cpu == p.cpu {
+			return d.f.errf(c.off, "expected the data of CPU %d (offset %d) not to overlap that of CPU %d (offset %d, %d bytes)", c.cpu, c.off, p.cpu, p.off, p.size)
+		}
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i].cpu == order[i-1].cpu && order[i].size > 0 {
+			return d.f.errf(order[i].off, "expected one data block per CPU, found two for CPU %d", order[i].cpu)
+		}
+	}
 	for _, c := range order {
 		if c.size == 0 {
 			continue
@@ -488,7 +518,7 @@ func (d *datReader) run() error {
 			if err := s.advance(); err != nil {
 				return err
 			}
-			task := d.taskOf(rs, pid)
+			task := d.taskOf(rs, pid, cpu)
 			name := d.funcName(rs, fn)
 			// trace-cmd prints an entry followed by its own exit (the next
 			// record of all CPUs) as one leaf line.
@@ -514,13 +544,13 @@ func (d *datReader) run() error {
 			continue
 		case evFuncExit:
 			dur, ret, hasRet := d.exitFields(s.rec, ev)
-			id := b.Exit(d.taskOf(rs, pid), nil, ts, dur, s.cpu, line)
+			id := b.Exit(d.taskOf(rs, pid, s.cpu), nil, ts, dur, s.cpu, line)
 			if hasRet {
 				b.SetRet(id, ret)
 			}
 		default:
 			note := d.eventNote(rs, s.rec, ev)
-			b.Event(d.taskOf(rs, pid), []byte(ev.name), note, ts, s.cpu, line)
+			b.Event(d.taskOf(rs, pid, s.cpu), []byte(ev.name), note, ts, s.cpu, line)
 		}
 		if err := s.advance(); err != nil {
 			return err
@@ -585,7 +615,7 @@ func (d *datReader) eventNote(rs *recordState, rec []byte, ev *eventFormat) stri
 			pid  int64
 			comm string
 		}{{pp, pc}, {np, nc}} {
-			if _, ok := d.comms[int32(pc.pid)]; !ok && pc.comm != "" && pc.pid != 0 {
+			if _, ok := d.comms[int32(pc.pid)]; !ok && pc.comm != "" && pc.pid > 0 {
 				d.comms[int32(pc.pid)] = pc.comm
 				if _, ok := rs.tasks[int32(pc.pid)]; ok {
 					d.b.Task(int32(pc.pid), []byte(pc.comm), -1) // replaces "<...>"
