@@ -76,6 +76,7 @@ type htmlInput struct {
 type htmlDiv struct {
 	ID, Kind, Summary, Path, Good, Bad, Note string
 	Row                                      int32
+	Also                                     int
 }
 
 type htmlRow struct {
@@ -137,6 +138,9 @@ func renderHTML(w io.Writer, r *Result, opts RenderOptions) error {
 			hd.Note = "inconclusive: " + s(d.Why)
 		} else if d.Noise {
 			hd.Note = "noise: " + s(d.Why)
+		}
+		if len(d.Also) > 0 {
+			hd.Also = len(d.Also)
 		}
 		p.Divergences = append(p.Divergences, hd)
 		p.Data.Divergences = append(p.Data.Divergences, d.ID)

@@ -110,6 +110,7 @@ type jsonDiv struct {
 	Why          string   `json:"why"`
 	Separation   float64  `json:"separation"`
 	Support      int64    `json:"support"`
+	Also         []int32  `json:"also"`
 	Pair         int32    `json:"pair"`
 }
 
@@ -179,7 +180,7 @@ func buildJSON(r *Result, opts RenderOptions) *jsonReport {
 			Good:         jsonSide{Count: d.GoodN, DurNS: d.GoodDur, Callees: jsonCallees(d.Good)},
 			Bad:          jsonSide{Count: d.BadN, DurNS: d.BadDur, Callees: jsonCallees(d.Bad)},
 			Inconclusive: d.Inconclusive, Noise: d.Noise, Why: d.Why,
-			Separation: d.Separation, Support: d.Support, Pair: d.Pair,
+			Separation: d.Separation, Support: d.Support, Also: nonNil(d.Also), Pair: d.Pair,
 		})
 	}
 	for _, p := range r.Pairs {

@@ -91,6 +91,9 @@ func writeMarkdownDivergence(w *bufio.Writer, r *Result, d *Divergence, opts Ren
 		fmt.Fprintf(w, "Noise: %s.\n\n", mdText(d.Why))
 	}
 	fmt.Fprintf(w, "At %s\n\n", mdCode(s(strings.Join(d.Path, " > ")), false))
+	if len(d.Also) > 0 {
+		fmt.Fprintf(w, "The same change repeats at %d more places.\n\n", len(d.Also))
+	}
 	short := markdownTree(r, d, func(bw *bufio.Writer) { writeDivergenceRows(bw, r, d) })
 	full := markdownTree(r, d, func(bw *bufio.Writer) { writeContext(bw, r, d, opts.Context, textStyles{}) })
 	if strings.Count(full, "\n") <= mdOpenLines {
@@ -213,16 +216,19 @@ func writeFenced(w *bufio.Writer, lang, content string) {
 
 // mdCode returns s as an inline code span: the backtick fence is longer
 // than any run in s, and padded with spaces when s starts or ends with a
-// backtick. In a table cell, "|" is escaped as GFM requires even inside
+// backtick. In a table cell, text holding "|" is escaped text instead of
 // code. s must not hold newlines (parse.Safe has made them visible).
 func mdCode(s string, inTable bool) string {
 	if s == "" {
 		return ""
 	}
-	fence := strings.Repeat("`", longestRun(s, '`')+1)
-	if inTable {
-		s = strings.ReplaceAll(s, "|", `\|`)
+	if inTable && strings.Contains(s, "|") {
+		// GFM splits table cells before it sees code spans: a "|" must be
+		// escaped, and in a code span a backslash before it would be
+		// read as escaping the backslash. Escaped text has neither issue.
+		return mdText(s)
 	}
+	fence := strings.Repeat("`", longestRun(s, '`')+1)
 	if strings.HasPrefix(s, "`") || strings.HasSuffix(s, "`") || (strings.HasPrefix(s, " ") && strings.HasSuffix(s, " ")) {
 		s = " " + s + " "
 	}
