@@ -88,6 +88,7 @@ type datFile struct {
 	ra       io.ReaderAt
 	size     int64
 	order    binary.ByteOrder
+	big      bool // big-endian
 	version  int
 	longSize int // user-space long size from the initial header
 	pageSize int
@@ -139,7 +140,7 @@ func readTraceDat(b *Builder, ra io.ReaderAt, size int64) error {
 	case 0:
 		f.order = binary.LittleEndian
 	case 1:
-		f.order = binary.BigEndian
+		f.order, f.big = binary.BigEndian, true
 	default:
 		return f.errf(endOff, "expected endianness 0 (little) or 1 (big), found %d", hdr[0])
 	}

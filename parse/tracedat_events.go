@@ -181,7 +181,7 @@ func (s *cpuStream) nextPage() (bool, error) {
 // needed; s.ok is false at the end.
 func (s *cpuStream) advance() error {
 	order := s.d.f.order
-	big := s.d.f.order.Uint16([]byte{0, 1}) == 1
+	big := s.d.f.big
 	for {
 		for s.next < len(s.page) {
 			data := s.page
