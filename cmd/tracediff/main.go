@@ -85,5 +85,6 @@ Exit status: 0 no divergence, 1 divergences found, 2 trouble.`,
 	f.register(root)
 	root.AddCommand(newShowCmd(stdout))
 	root.AddCommand(newFoldCmd(stdout))
+	root.AddCommand(newTUICmd(stdout))
 	return root
 }
