@@ -36,11 +36,11 @@ func (l line) row(bad bool) int32 {
 // sibling lists it elides); moving the cursor never touches it.
 type index struct {
 	res     *diff.Result
-	open    []bool         // per row: its children are listed
-	shown   map[int32]bool // rows never elided in a run of identical siblings
-	runOpen map[int32]bool // parents whose identical children are all listed
-	root    int32          // the task row, or the focused row
-	unified bool           // one pane: one row per line
+	open    []bool // per row: its children are listed
+	shown   []bool // per row: never elided in a run of identical siblings
+	runOpen []bool // per row: its identical children are all listed
+	root    int32  // the task row, or the focused row
+	unified bool   // one pane: one row per line
 	lines   []line
 	// scratch for rebuild
 	stack      []frame
@@ -60,7 +60,8 @@ type frame struct {
 const contextRows = 1
 
 func newIndex(res *diff.Result) *index {
-	ix := &index{res: res, open: make([]bool, len(res.Rows)), shown: map[int32]bool{}, runOpen: map[int32]bool{}}
+	n := len(res.Rows)
+	ix := &index{res: res, open: make([]bool, n), shown: make([]bool, n), runOpen: make([]bool, n)}
 	ix.resetFolds()
 	return ix
 }
@@ -295,11 +296,7 @@ func (ix *index) setSubtree(r int32, open bool) {
 		n := st[len(st)-1]
 		st = st[:len(st)-1]
 		ix.open[n] = open
-		if open {
-			ix.runOpen[n] = true
-		} else {
-			delete(ix.runOpen, n)
-		}
+		ix.runOpen[n] = open
 		for ch := rows[n].FirstChild; ch != diff.None; ch = rows[ch].NextSibling {
 			if rows[ch].FirstChild != diff.None {
 				st = append(st, ch)

@@ -480,17 +480,22 @@ func (m *Model) step(dir int) {
 	}
 	n := len(m.res.Divergences)
 	if n == 0 {
-		m.note = "no divergence"
 		return
 	}
 	m.gotoDiv(((m.div+dir)%n + n) % n)
 }
 
-// statusLine says which divergence is shown, or how the search went.
+// statusLine says which divergence is shown, or how the search went,
+// after the note of the last action if any.
 func (m *Model) statusLine() string {
+	if m.note != "" {
+		return m.note + " · " + m.status()
+	}
+	return m.status()
+}
+
+func (m *Model) status() string {
 	switch {
-	case m.note != "":
-		return m.note
 	case m.query != "":
 		if len(m.matches) == 0 {
 			return "/" + parse.Safe(m.query) + " · no match"
@@ -500,7 +505,7 @@ func (m *Model) statusLine() string {
 		return fmt.Sprintf("no divergence · %d task pairs compared", len(m.res.Pairs))
 	}
 	i := m.div
-	if r := m.tree.Row(); r != diff.None && m.res.Rows[r].Div != diff.None {
+	if r := m.tree.Row(); r != diff.None && m.res.Rows[r].Div != diff.None && (i < 0 || m.res.Divergences[i].Row != r) {
 		i = int(m.res.Rows[r].Div)
 	}
 	if i < 0 {
@@ -554,6 +559,12 @@ func (m Model) View() string {
 		hm := m.help
 		hm.ShowAll = false
 		out = append(out, m.st.Help.Inline(true).Render(fitW(hm.ShortHelpView(m.keys.ShortHelp()))))
+	}
+	if all := strings.Split(strings.Join(out, "\n"), "\n"); len(all) > m.height {
+		// A terminal too short for the frame keeps the tree and the status.
+		skip := min(2, len(all)-m.height)
+		all = all[skip : skip+m.height]
+		return strings.Join(all, "\n")
 	}
 	return strings.Join(out, "\n")
 }

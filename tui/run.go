@@ -6,14 +6,21 @@ import (
 	"github.com/tracediff/tracediff/diff"
 )
 
-// Run opens the UI on the captures at goodPath and badPath. The screen is
-// up at once: parsing and comparing run in a tea.Cmd behind a spinner. It
-// returns when the user quits, with the error that stopped loading, if any.
-func Run(goodPath, badPath string, opts diff.Options) error {
+// Load returns a model that parses the captures at goodPath and badPath and
+// compares them with opts in a tea.Cmd started by Init, showing a spinner
+// meanwhile, so that the screen is up before a large diff is ready.
+func Load(goodPath, badPath string, opts diff.Options) Model {
 	m := newModel()
 	m.goodPath, m.badPath, m.opts = goodPath, badPath, opts
 	m.loading = true
-	final, err := tea.NewProgram(m, tea.WithAltScreen(), tea.WithMouseCellMotion()).Run()
+	return m
+}
+
+// Run opens the UI on the captures at goodPath and badPath (see [Load]) in
+// the terminal's alternate screen, with mouse wheel support. It returns
+// when the user quits, with the error that stopped loading, if any.
+func Run(goodPath, badPath string, opts diff.Options) error {
+	final, err := tea.NewProgram(Load(goodPath, badPath, opts), tea.WithAltScreen(), tea.WithMouseCellMotion()).Run()
 	if err != nil {
 		return err
 	}
