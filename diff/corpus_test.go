@@ -129,3 +129,23 @@ func TestSelfDiffCorpus(t *testing.T) {
 	}
 	t.Logf("%d captures compared with themselves", n)
 }
+
+// trace.dat files give the same first divergence as their reports, alone
+// and mixed with a report.
+func TestTraceDatPair(t *testing.T) {
+	dir := testutil.CorpusDir(t)
+	for _, pair := range [][2]string{
+		{"lab/sockmap-good.dat", "lab/sockmap-bad.dat"},
+		{"lab/sockmap-good.dat", "lab/sockmap-bad.report"},
+	} {
+		g := mustParse(t, filepath.Join(dir, pair[0]))
+		b := mustParse(t, filepath.Join(dir, pair[1]))
+		res, err := Compare(g, b, Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d := res.Divergences[0]; d.Summary != "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg" {
+			t.Errorf("%s vs %s: first divergence %q", pair[0], pair[1], d.Summary)
+		}
+	}
+}

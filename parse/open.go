@@ -137,6 +137,20 @@ func Decompress(r io.Reader) (out io.Reader, compressed bool, err error) {
 // ParseFile reads the capture at path ("-" for standard input), detecting
 // its format and decompressing it as needed.
 func ParseFile(path string) (*Trace, error) {
+	if path != "-" {
+		// A trace.dat file is read through its section offsets, so that
+		// memory follows the model and not the file.
+		if f, err := os.Open(path); err == nil {
+			var magic [10]byte
+			n, _ := io.ReadFull(f, magic[:])
+			st, serr := f.Stat()
+			if serr == nil && st.Mode().IsRegular() && bytes.HasPrefix(magic[:n], traceDatMagic) {
+				defer f.Close()
+				return ParseTraceDat(path, f, st.Size())
+			}
+			f.Close()
+		}
+	}
 	r, size, err := Open(path)
 	if err != nil {
 		return nil, err

@@ -86,5 +86,7 @@ Exit status: 0 no divergence, 1 divergences found, 2 trouble.`,
 	root.AddCommand(newShowCmd(stdout))
 	root.AddCommand(newFoldCmd(stdout))
 	root.AddCommand(newTUICmd(stdout))
+	root.AddCommand(newOutliersCmd(stdout))
+	root.AddCommand(newGroupsCmd(stdout))
 	return root
 }
