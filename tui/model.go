@@ -3,7 +3,6 @@ package tui
 import (
 	"fmt"
 	"path/filepath"
-	"strconv"
 	"strings"
 
 	"github.com/charmbracelet/bubbles/help"
@@ -615,6 +614,3 @@ func (m *Model) block(lines []string, h int) []string {
 func (m Model) fill(lines []string) string {
 	return strings.Join(m.block(lines, m.height), "\n")
 }
-
-// itoa is strconv.Itoa, short.
-func itoa(i int) string { return strconv.Itoa(i) }

@@ -3,8 +3,6 @@ package tui
 import (
 	"sort"
 	"strings"
-
-	"github.com/tracediff/tracediff/diff"
 )
 
 // setQuery makes q the active search: it marks the names that contain it
@@ -99,5 +97,3 @@ func (m *Model) showMatch(i int) {
 	m.match = i
 	m.reveal(m.matches[i])
 }
-
-var _ = diff.None

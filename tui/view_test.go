@@ -2,11 +2,15 @@ package tui
 
 import (
 	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
+	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 
 	"github.com/tracediff/tracediff/diff"
 	"github.com/tracediff/tracediff/internal/testutil"
@@ -41,8 +45,7 @@ func checkScreen(t *testing.T, v string, w, h int) {
 	}
 }
 
-// bandOf returns the screen lines from the one holding want on through the
-// next few, for checking what shares a band.
+// lineWith returns the index of the first screen line holding s, or -1.
 func lineWith(v, s string) int {
 	for i, l := range strings.Split(v, "\n") {
 		if strings.Contains(l, s) {
@@ -129,5 +132,42 @@ func TestNoControlSequences(t *testing.T) {
 		if !strings.Contains(v, `a\x1b[31mred`) {
 			t.Errorf("%d columns: escaped name not shown:\n%s", w, v)
 		}
+	}
+}
+
+// TestColours pins an ANSI profile: good-only calls are red, bad-only
+// green, changed yellow; NO_COLOR turns every colour off.
+func TestColours(t *testing.T) {
+	r := lipgloss.NewRenderer(io.Discard)
+	r.SetColorProfile(termenv.ANSI)
+	m := send(New(sockmap(t, diff.Options{})).WithStyles(NewStyles(r)), sizeMsg(120, 40))
+	v := m.View()
+	for _, want := range []string{"\x1b[31m- ", "\x1b[32m+ ", "\x1b[33m~ "} {
+		if !strings.Contains(v, want) {
+			t.Errorf("no %q in the coloured screen", want)
+		}
+	}
+	t.Setenv("NO_COLOR", "1")
+	if s := DefaultStyles().GoodOnly.Render("x"); s != "x" {
+		t.Errorf("NO_COLOR: %q", s)
+	}
+}
+
+// TestMouseWheel scrolls with the wheel and drags the cursor along.
+func TestMouseWheel(t *testing.T) {
+	m := sized(sockmap(t, diff.Options{IRQ: true}), 120, 12)
+	m = press(m, "O")
+	c0 := m.tree.cursor
+	m = send(m, tea.MouseMsg{Button: tea.MouseButtonWheelDown, Action: tea.MouseActionPress})
+	if m.tree.offset == 0 && len(m.tree.ix.lines) > m.tree.height {
+		t.Error("wheel down did not scroll")
+	}
+	if m.tree.cursor < m.tree.offset || m.tree.cursor >= m.tree.offset+m.tree.height {
+		t.Errorf("cursor %d off screen (offset %d, was %d)", m.tree.cursor, m.tree.offset, c0)
+	}
+	m = send(m, tea.MouseMsg{Button: tea.MouseButtonWheelUp, Action: tea.MouseActionPress})
+	m = send(m, tea.MouseMsg{Button: tea.MouseButtonWheelUp, Action: tea.MouseActionPress})
+	if m.tree.cursor < m.tree.offset || m.tree.cursor >= m.tree.offset+m.tree.height {
+		t.Errorf("cursor %d off screen (offset %d)", m.tree.cursor, m.tree.offset)
 	}
 }
