@@ -48,7 +48,6 @@ func synthetic(path string, bad bool) *parse.Trace {
 	return b.Finish(int(line))
 }
 
-
 var (
 	bigOnce sync.Once
 	bigRes  *diff.Result
