@@ -29,7 +29,7 @@ var (
 	//go:embed html/report.js
 	htmlJS string
 
-	htmlTemplate = template.Must(template.New("report").Parse(htmlTemplateText))
+	htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"inc": func(n int) int { return n + 1 }}).Parse(htmlTemplateText))
 )
 
 // Limits that keep the HTML report usable in a browser on a huge result:
@@ -38,6 +38,7 @@ var (
 // percent are not drawn.
 const (
 	maxHTMLRows   = 20000
+	htmlOpenDivs  = 20
 	maxFlameDepth = 64
 	minFlameWidth = 0.05
 	flameRowPx    = 18
@@ -51,7 +52,8 @@ type htmlPage struct {
 	Data        htmlData
 	Stats       string
 	Inputs      []htmlInput
-	Divergences []htmlDiv
+	Divergences []htmlDiv // the first htmlOpenDivs, listed open
+	MoreDivs    []htmlDiv // the rest, in a collapsed list
 	Rows        []htmlRow
 	Omitted     int
 	Flame       htmlFlame
@@ -75,8 +77,8 @@ type htmlInput struct {
 
 type htmlDiv struct {
 	ID, Kind, Summary, Path, Good, Bad, Note string
+	Also                                     string
 	Row                                      int32
-	Also                                     int
 }
 
 type htmlRow struct {
@@ -140,11 +142,14 @@ func renderHTML(w io.Writer, r *Result, opts RenderOptions) error {
 			hd.Note = "noise: " + s(d.Why)
 		}
 		if len(d.Also) > 0 {
-			hd.Also = len(d.Also)
+			hd.Also = fmt.Sprintf("the same change repeats at %d more %s", len(d.Also), plural(len(d.Also), "place", "places"))
 		}
 		p.Divergences = append(p.Divergences, hd)
 		p.Data.Divergences = append(p.Data.Divergences, d.ID)
 		p.Data.DivRows = append(p.Data.DivRows, d.Row)
+	}
+	if len(p.Divergences) > htmlOpenDivs {
+		p.Divergences, p.MoreDivs = p.Divergences[:htmlOpenDivs], p.Divergences[htmlOpenDivs:]
 	}
 	p.Rows, p.Omitted = htmlRows(r)
 	p.Data.Rows = len(p.Rows)

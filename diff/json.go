@@ -1,6 +1,8 @@
 package diff
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
 	"io"
 
@@ -27,9 +29,10 @@ type jsonReport struct {
 	Inputs      []jsonInput `json:"inputs"`
 	Divergences []jsonDiv   `json:"divergences"`
 	Pairs       []jsonPair  `json:"pairs"`
-	Rows        []jsonRow   `json:"rows"`
 	Roots       []int32     `json:"roots"`
 	Notes       []string    `json:"notes"`
+	// Rows come last and are written one per line by renderJSON, so
+	// that a million-row tree is streamed rather than built in memory.
 }
 
 type jsonOptions struct {
@@ -146,12 +149,34 @@ type jsonRow struct {
 }
 
 // renderJSON writes r as one JSON document following the tracediff/1
-// schema, indented two spaces, ending in a newline.
+// schema: the report indented two spaces, then "rows", the aligned tree,
+// one row per line, streamed. The document ends in a newline.
 func renderJSON(w io.Writer, r *Result, opts RenderOptions) error {
-	rep := buildJSON(r, opts)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(rep)
+	head, err := json.MarshalIndent(buildJSON(r, opts), "", "  ")
+	if err != nil {
+		return err
+	}
+	bw := bufio.NewWriter(w)
+	head = bytes.TrimSuffix(bytes.TrimRight(head, "\n"), []byte("}"))
+	bw.Write(bytes.TrimRight(head, "\n"))
+	bw.WriteString(",\n  \"rows\": [")
+	var jr jsonRow
+	for i := range r.Rows {
+		if i > 0 {
+			bw.WriteByte(',')
+		}
+		bw.WriteString("\n    ")
+		line, err := json.Marshal(jsonRowOf(r, int32(i), &jr))
+		if err != nil {
+			return err
+		}
+		bw.Write(line)
+	}
+	if len(r.Rows) > 0 {
+		bw.WriteString("\n  ")
+	}
+	bw.WriteString("]\n}\n")
+	return bw.Flush()
 }
 
 func buildJSON(r *Result, opts RenderOptions) *jsonReport {
@@ -169,7 +194,6 @@ func buildJSON(r *Result, opts RenderOptions) *jsonReport {
 		Inputs:      []jsonInput{jsonInputOf("good", r.Good, inputInfo(opts, 0, r.Good)), jsonInputOf("bad", r.Bad, inputInfo(opts, 1, r.Bad))},
 		Divergences: make([]jsonDiv, 0, len(r.Divergences)),
 		Pairs:       make([]jsonPair, 0, len(r.Pairs)),
-		Rows:        make([]jsonRow, 0, len(r.Rows)),
 		Roots:       make([]int32, 0, len(r.Pairs)),
 		Notes:       nonNil(r.Notes),
 	}
@@ -187,35 +211,40 @@ func buildJSON(r *Result, opts RenderOptions) *jsonReport {
 		rep.Pairs = append(rep.Pairs, jsonPair{Label: p.Label, GoodTask: p.Good, BadTask: p.Bad, Row: p.Row, Similarity: p.Similarity, Pinned: p.Pinned})
 		rep.Roots = append(rep.Roots, p.Row)
 	}
-	for i := range r.Rows {
-		row := &r.Rows[i]
-		jr := jsonRow{
-			Index: int32(i), Op: row.Op.String(), Name: r.RowName(int32(i)),
-			GoodCount: row.GoodN, BadCount: row.BadN, GoodDurNS: row.GoodDur, BadDurNS: row.BadDur,
-			Depth: row.Depth, Size: row.Size, Parent: row.Parent, Children: []int32{},
-			Pair: row.Pair, Flags: flagNames(row.Flags),
-		}
-		if row.Key >= 0 && int(row.Key) < len(r.Names) {
-			jr.Key = r.Names[row.Key]
-		}
-		if row.Depth == 0 {
-			jr.Key = jr.Name
-		}
-		if row.Good != parse.None {
-			jr.GoodName = r.Good.NameOf(row.Good)
-			jr.GoodLine = r.Good.Nodes[row.Good].Line
-		}
-		if row.Bad != parse.None {
-			jr.BadName = r.Bad.NameOf(row.Bad)
-			jr.BadLine = r.Bad.Nodes[row.Bad].Line
-		}
-		if row.Div != None && int(row.Div) < len(r.Divergences) {
-			jr.Divergence = r.Divergences[row.Div].ID
-		}
-		r.Children(int32(i), func(c int32) { jr.Children = append(jr.Children, c) })
-		rep.Rows = append(rep.Rows, jr)
-	}
 	return rep
+}
+
+// jsonRowOf fills jr with row i of r, reusing its children slice.
+func jsonRowOf(r *Result, i int32, jr *jsonRow) *jsonRow {
+	row := &r.Rows[i]
+	*jr = jsonRow{
+		Index: i, Op: row.Op.String(), Name: r.RowName(i),
+		GoodCount: row.GoodN, BadCount: row.BadN, GoodDurNS: row.GoodDur, BadDurNS: row.BadDur,
+		Depth: row.Depth, Size: row.Size, Parent: row.Parent, Children: jr.Children[:0],
+		Pair: row.Pair, Flags: flagNames(row.Flags),
+	}
+	if jr.Children == nil {
+		jr.Children = []int32{}
+	}
+	if row.Key >= 0 && int(row.Key) < len(r.Names) {
+		jr.Key = r.Names[row.Key]
+	}
+	if row.Depth == 0 {
+		jr.Key = jr.Name
+	}
+	if row.Good != parse.None {
+		jr.GoodName = r.Good.NameOf(row.Good)
+		jr.GoodLine = r.Good.Nodes[row.Good].Line
+	}
+	if row.Bad != parse.None {
+		jr.BadName = r.Bad.NameOf(row.Bad)
+		jr.BadLine = r.Bad.Nodes[row.Bad].Line
+	}
+	if row.Div != None && int(row.Div) < len(r.Divergences) {
+		jr.Divergence = r.Divergences[row.Div].ID
+	}
+	r.Children(i, func(c int32) { jr.Children = append(jr.Children, c) })
+	return jr
 }
 
 // inputInfo returns what the caller said about input i, falling back to

@@ -92,7 +92,7 @@ func writeMarkdownDivergence(w *bufio.Writer, r *Result, d *Divergence, opts Ren
 	}
 	fmt.Fprintf(w, "At %s\n\n", mdCode(s(strings.Join(d.Path, " > ")), false))
 	if len(d.Also) > 0 {
-		fmt.Fprintf(w, "The same change repeats at %d more places.\n\n", len(d.Also))
+		fmt.Fprintf(w, "The same change repeats at %d more %s.\n\n", len(d.Also), plural(len(d.Also), "place", "places"))
 	}
 	short := markdownTree(r, d, func(bw *bufio.Writer) { writeDivergenceRows(bw, r, d) })
 	full := markdownTree(r, d, func(bw *bufio.Writer) { writeContext(bw, r, d, opts.Context, textStyles{}) })
