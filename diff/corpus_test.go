@@ -149,3 +149,46 @@ func TestTraceDatPair(t *testing.T) {
 		}
 	}
 }
+
+// The bpftrace captures of the corpus, printed stacks and maps: the good
+// side has the tcp_bpf_recvmsg stack under inet_recvmsg, the bad side never.
+func TestBpftraceCorpus(t *testing.T) {
+	dir := testutil.CorpusDir(t)
+	for _, pair := range [][2]string{
+		{"lab/bt-good.txt", "lab/bt-bad.txt"},
+		{"lab/bt-map-good.txt", "lab/bt-map-bad.txt"},
+	} {
+		res, err := Compare(mustParse(t, filepath.Join(dir, pair[0])), mustParse(t, filepath.Join(dir, pair[1])), Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.Mode != "stacks" {
+			t.Errorf("%s: mode %q", pair[0], res.Mode)
+		}
+		d := res.Divergences[0]
+		if d.Path[len(d.Path)-1] == "" || !strings.HasPrefix(d.Path[len(d.Path)-1], "inet_recvmsg+") ||
+			len(d.Good) != 1 || d.Good[0].Name != "tcp_bpf_recvmsg+1" || len(d.Bad) != 0 {
+			t.Errorf("%s vs %s: first divergence %s %q", pair[0], pair[1], d.Kind, d.Summary)
+		}
+	}
+}
+
+// A function_graph capture and a stack capture compare as call paths.
+func TestCallsAgainstStacks(t *testing.T) {
+	dir := testutil.CorpusDir(t)
+	res, err := Compare(mustParse(t, filepath.Join(dir, "lab/sockmap-good.report")), mustParse(t, filepath.Join(dir, "lab/bt-bad.txt")), Options{Focus: "inet_recvmsg"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, d := range res.Divergences {
+		for _, c := range d.Good {
+			if c.Name == "tcp_bpf_recvmsg" && strings.HasPrefix(d.Path[len(d.Path)-1], "inet_recvmsg") {
+				found = true
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no divergence shows good's inet_recvmsg -> tcp_bpf_recvmsg; first: %q", res.Divergences[0].Summary)
+	}
+}

@@ -42,14 +42,40 @@ func (c *cct) child(parent int32, key int32, rep parse.NodeID) int32 {
 // buildCCT reduces a capture to its calling-context tree: stack samples by
 // their counts; function_graph calls one each, at the path that ends with
 // them. Interrupt subtrees and hidden names are left out as in call mode.
-func buildCCT(t *parse.Trace, nm *names, opts *Options) *cct {
+//
+// Paths start at the first frame whose key is in anchor, when there is one:
+// with --focus that is the focus function (and paths without it are left
+// out); comparing a function_graph capture with stacks, it is the
+// functions at which the function_graph capture's trees start, so that a
+// stack from the syscall entry lines up with a trace started at
+// __sys_recvfrom.
+func buildCCT(t *parse.Trace, nm *names, opts *Options, anchor map[int32]bool, strict bool) *cct {
 	s := newSide(t, nm, opts)
 	c := &cct{t: t, nodes: []cctNode{{key: -1, rep: parse.None}}}
 	if len(t.Samples) > 0 {
 		for _, smp := range t.Samples {
+			start := smp.Root
+			if len(anchor) > 0 {
+				start = parse.None
+				for n := smp.Root; ; n = t.Nodes[n].FirstChild {
+					if anchor[s.key(n)] {
+						start = n
+						break
+					}
+					if n == smp.Leaf || t.Nodes[n].FirstChild == parse.None {
+						break
+					}
+				}
+				if start == parse.None {
+					if strict {
+						continue
+					}
+					start = smp.Root
+				}
+			}
 			cur := int32(0)
 			c.nodes[0].weight += smp.Count
-			for n := smp.Root; ; n = t.Nodes[n].FirstChild {
+			for n := start; ; n = t.Nodes[n].FirstChild {
 				if s.hidden[t.Nodes[n].Name] {
 					break
 				}
@@ -70,12 +96,25 @@ func buildCCT(t *parse.Trace, nm *names, opts *Options) *cct {
 	var stack []item
 	for ti := range t.Tasks {
 		for r := t.Tasks[ti].First; r != parse.None; r = t.Nodes[r].NextSibling {
-			stack = append(stack[:0], item{r, 0})
+			stack = append(stack[:0], item{r, -1})
+			if !strict {
+				stack[0].cur = 0
+			}
 			for len(stack) > 0 {
 				it := stack[len(stack)-1]
 				stack = stack[:len(stack)-1]
 				if !s.included(it.n) {
 					continue
+				}
+				if it.cur < 0 {
+					// Above the focus: look for it further down.
+					if !anchor[s.key(it.n)] {
+						for ch := t.Nodes[it.n].FirstChild; ch != parse.None; ch = t.Nodes[ch].NextSibling {
+							stack = append(stack, item{ch, -1})
+						}
+						continue
+					}
+					it.cur = 0
 				}
 				cur := c.child(it.cur, s.key(it.n), it.n)
 				c.nodes[cur].weight++
@@ -98,11 +137,39 @@ func buildCCT(t *parse.Trace, nm *names, opts *Options) *cct {
 func compareStacks(good, bad *parse.Trace, opts Options) (*Result, error) {
 	res := &Result{Good: good, Bad: bad, Options: opts, Mode: "stacks"}
 	nm := sharedNames(good, bad, opts.Raw)
-	gc := buildCCT(good, &nm, &res.Options)
-	bc := buildCCT(bad, &nm, &res.Options)
+	anchor := map[int32]bool{}
+	strict := false
+	switch {
+	case opts.Focus != "":
+		k := parse.Normalize(opts.Focus)
+		if opts.Raw {
+			k = opts.Focus
+		}
+		anchor[nm.intern(k)] = true
+		strict = true
+	case len(good.Samples) == 0 || len(bad.Samples) == 0:
+		// One side is a function_graph capture: its trees start where
+		// tracing started (set_graph_function); start the stacks there.
+		fg := good
+		if len(good.Samples) > 0 {
+			fg = bad
+		}
+		for ti := range fg.Tasks {
+			for r := fg.Tasks[ti].First; r != parse.None; r = fg.Nodes[r].NextSibling {
+				k := fg.Names.Key(fg.Nodes[r].Name)
+				if opts.Raw {
+					k = fg.Nodes[r].Name
+				}
+				anchor[nm.intern(fg.Names.String(k))] = true
+			}
+		}
+		res.Notes = append(res.Notes, "a function_graph capture compared with stacks: both reduced to call paths, stacks started at the functions where the function_graph trees start")
+	}
+	gc := buildCCT(good, &nm, &res.Options, anchor, strict)
+	bc := buildCCT(bad, &nm, &res.Options, anchor, strict)
 	res.Names = nm.strs
-	if opts.Focus != "" || opts.Depth > 0 || opts.GoodTask != "" || opts.BadTask != "" {
-		res.Notes = append(res.Notes, "--focus, --depth and task selection apply to call-graph comparisons; stacks are compared whole")
+	if opts.Depth > 0 || opts.GoodTask != "" || opts.BadTask != "" {
+		res.Notes = append(res.Notes, "--depth and task selection apply to call-graph comparisons; stacks are compared whole")
 	}
 	res.Pairs = []Pair{{Good: -1, Bad: -1, Label: "stacks", Similarity: 1}}
 	if len(good.Tasks) > 0 {
