@@ -14,6 +14,10 @@ import (
 // longer ones go in a collapsed <details> block under a short excerpt.
 const mdOpenLines = 24
 
+// mdOpenDivs is how many rows the summary table shows open; the rest are
+// in a collapsed <details> block.
+const mdOpenDivs = 20
+
 // renderMarkdown writes r for a GitHub or GitLab issue (and a mailing
 // list, read as plain text): a title, a table of the divergences, for each
 // of the top ones a ```diff block of the aligned tree around it ("-" good
@@ -34,23 +38,16 @@ func renderMarkdown(w io.Writer, r *Result, opts RenderOptions) error {
 	if len(r.Divergences) == 0 {
 		fmt.Fprintf(bw, "No divergence: %d task pairs compared.\n\n", len(r.Pairs))
 	} else {
-		bw.WriteString("| ID | Kind | At | Good calls | Bad calls | Note |\n")
-		bw.WriteString("|----|------|----|------------|-----------|------|\n")
+		header := "| ID | Kind | At | Good calls | Bad calls | Note |\n|----|------|----|------------|-----------|------|\n"
+		bw.WriteString(header)
 		for i := range r.Divergences {
-			d := &r.Divergences[i]
-			at := ""
-			if len(d.Path) > 0 {
-				at = mdCode(s(d.Path[len(d.Path)-1]), true)
+			if i == mdOpenDivs {
+				fmt.Fprintf(bw, "\n<details>\n<summary>%d more divergences</summary>\n\n%s", len(r.Divergences)-i, header)
 			}
-			note := ""
-			switch {
-			case d.Inconclusive:
-				note = "inconclusive: " + mdText(d.Why)
-			case d.Noise:
-				note = "noise: " + mdText(d.Why)
-			}
-			fmt.Fprintf(bw, "| %s | %s | %s | %s | %s | %s |\n", d.ID, d.Kind, at,
-				mdCallees(d.Good, d.GoodN, d.GoodDur, d.Kind), mdCallees(d.Bad, d.BadN, d.BadDur, d.Kind), note)
+			writeMarkdownRow(bw, &r.Divergences[i])
+		}
+		if len(r.Divergences) > mdOpenDivs {
+			bw.WriteString("\n</details>\n")
 		}
 		bw.WriteString("\n")
 	}
@@ -78,6 +75,23 @@ func renderMarkdown(w io.Writer, r *Result, opts RenderOptions) error {
 	}
 	writeMarkdownFooter(bw, r, opts)
 	return bw.Flush()
+}
+
+// writeMarkdownRow writes the summary table's row of d.
+func writeMarkdownRow(w *bufio.Writer, d *Divergence) {
+	at := ""
+	if len(d.Path) > 0 {
+		at = mdCode(parse.Safe(d.Path[len(d.Path)-1]), true)
+	}
+	note := ""
+	switch {
+	case d.Inconclusive:
+		note = "inconclusive: " + mdText(d.Why)
+	case d.Noise:
+		note = "noise: " + mdText(d.Why)
+	}
+	fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", d.ID, d.Kind, at,
+		mdCallees(d.Good, d.GoodN, d.GoodDur, d.Kind), mdCallees(d.Bad, d.BadN, d.BadDur, d.Kind), note)
 }
 
 // writeMarkdownDivergence writes one divergence: a heading with its
@@ -188,7 +202,11 @@ func mdCallees(cs []Callee, n, dur int64, k Kind) string {
 		return ""
 	}
 	var parts []string
-	for _, c := range cs {
+	for i, c := range cs {
+		if i == 4 && len(cs) > 5 {
+			parts = append(parts, fmt.Sprintf("(+%d more)", len(cs)-i))
+			break
+		}
 		p := mdCode(parse.Safe(c.Name), true)
 		if c.Count > 1 {
 			p += fmt.Sprintf(" x%d", c.Count)
