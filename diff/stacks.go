@@ -15,6 +15,7 @@ type cct struct {
 	t     *parse.Trace
 	nodes []cctNode
 	total int64
+	calls bool // weights count function_graph calls, not stacks
 }
 
 type cctNode struct {
@@ -23,6 +24,7 @@ type cctNode struct {
 	rep    parse.NodeID // first frame or call seen here, for its raw name and line
 	kids   map[int32]int32
 	flags  parse.Flags
+	parent int32
 }
 
 func (c *cct) child(parent int32, key int32, rep parse.NodeID) int32 {
@@ -35,7 +37,7 @@ func (c *cct) child(parent int32, key int32, rep parse.NodeID) int32 {
 	}
 	id := int32(len(c.nodes))
 	c.nodes[parent].kids[key] = id
-	c.nodes = append(c.nodes, cctNode{key: key, rep: rep})
+	c.nodes = append(c.nodes, cctNode{key: key, rep: rep, parent: parent})
 	return id
 }
 
@@ -127,6 +129,14 @@ func buildCCT(t *parse.Trace, nm *names, opts *Options, anchor map[int32]bool, s
 			}
 		}
 	}
+	// A path's weight is every call at or below it, as a stack's frames
+	// all carry the stack's weight. Children come after their parents.
+	for i := len(c.nodes) - 1; i > 0; i-- {
+		if p := c.nodes[i].parent; p > 0 {
+			c.nodes[p].weight += c.nodes[i].weight
+		}
+	}
+	c.calls = true
 	return c
 }
 
@@ -330,7 +340,13 @@ func (c *comparer) stackDivergences(gc, bc *cct, order []int32) {
 			if r.Depth == 0 {
 				name = "(root)"
 			}
-			of := func(w, n int64) string { return fmt.Sprintf("(%d of %d stacks)", w, n) }
+			of := func(w, n int64, c *cct) string {
+				unit := "stacks"
+				if c.calls {
+					unit = "calls"
+				}
+				return fmt.Sprintf("(%d of %d %s)", w, n, unit)
+			}
 			list := func(cs []Callee) string {
 				var s []string
 				for _, x := range cs {
@@ -343,12 +359,12 @@ func (c *comparer) stackDivergences(gc, bc *cct, order []int32) {
 			}
 			switch d.Kind {
 			case KindSubstitution:
-				d.Summary = fmt.Sprintf("%s: good -> %s %s, bad -> %s %s", name, list(d.Good), of(wg, r.GoodN), list(d.Bad), of(wb, r.BadN))
+				d.Summary = fmt.Sprintf("%s: good -> %s %s, bad -> %s %s", name, list(d.Good), of(wg, r.GoodN, gc), list(d.Bad), of(wb, r.BadN, bc))
 			default:
 				if len(d.Good) > 0 {
-					d.Summary = fmt.Sprintf("%s: only good calls %s %s", name, list(d.Good), of(wg, r.GoodN))
+					d.Summary = fmt.Sprintf("%s: only good calls %s %s", name, list(d.Good), of(wg, r.GoodN, gc))
 				} else {
-					d.Summary = fmt.Sprintf("%s: only bad calls %s %s", name, list(d.Bad), of(wb, r.BadN))
+					d.Summary = fmt.Sprintf("%s: only bad calls %s %s", name, list(d.Bad), of(wb, r.BadN, bc))
 				}
 			}
 			divs = append(divs, d)

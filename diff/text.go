@@ -40,7 +40,7 @@ func renderText(w io.Writer, r *Result, opts RenderOptions) error {
 	s := parse.Safe
 	fmt.Fprintf(bw, "%s\n", st.head.Render(fmt.Sprintf("tracediff: %s (good) vs %s (bad): %s", s(r.Good.Path), s(r.Bad.Path), r.Stats())))
 	if len(r.Divergences) == 0 {
-		fmt.Fprintf(bw, "no divergence: %d task pairs compared\n", len(r.Pairs))
+		fmt.Fprintf(bw, "no divergence: %d task %s compared\n", len(r.Pairs), plural(len(r.Pairs), "pair", "pairs"))
 	}
 	for i := range r.Divergences {
 		d := &r.Divergences[i]
