@@ -104,30 +104,7 @@ func (c *comparer) rank() {
 			d.Bad = []Callee{}
 		}
 	}
-	sort.SliceStable(divs, func(i, j int) bool {
-		a, b := &divs[i], &divs[j]
-		if a.Inconclusive != b.Inconclusive {
-			return !a.Inconclusive
-		}
-		if a.Noise != b.Noise {
-			return !a.Noise
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if sa, sb := int(a.Separation*10+0.5), int(b.Separation*10+0.5); sa != sb {
-			return sa > sb
-		}
-		if a.Support != b.Support {
-			return a.Support > b.Support
-		}
-		if a.Kind == KindTiming || a.Kind == KindCount {
-			if da, db := absDelta(*a), absDelta(*b); da != db {
-				return da > db
-			}
-		}
-		return pos[a.Row] < pos[b.Row]
-	})
+	sort.SliceStable(divs, func(i, j int) bool { return stronger(&divs[i], &divs[j], pos) })
 	for i := range divs {
 		divs[i].ID = fmt.Sprintf("D%d", i+1)
 		if res.Rows[divs[i].Row].Div == None {
@@ -187,6 +164,34 @@ func (c *comparer) group(divs []Divergence, pos []int32) []Divergence {
 		}
 	}
 	return out
+}
+
+// stronger orders divergences strongest first: conclusive before
+// inconclusive, real before noise, by kind, then by how consistently they
+// separate the captures, how often, by size for counts and timings, and
+// last by position in the tree (pos maps rows to their pre-order rank).
+func stronger(a, b *Divergence, pos []int32) bool {
+	if a.Inconclusive != b.Inconclusive {
+		return !a.Inconclusive
+	}
+	if a.Noise != b.Noise {
+		return !a.Noise
+	}
+	if a.Kind != b.Kind {
+		return a.Kind < b.Kind
+	}
+	if sa, sb := int(a.Separation*10+0.5), int(b.Separation*10+0.5); sa != sb {
+		return sa > sb
+	}
+	if a.Support != b.Support {
+		return a.Support > b.Support
+	}
+	if a.Kind == KindTiming || a.Kind == KindCount {
+		if da, db := absDelta(*a), absDelta(*b); da != db {
+			return da > db
+		}
+	}
+	return pos[a.Row] < pos[b.Row]
 }
 
 func absDelta(d Divergence) int64 {

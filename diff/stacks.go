@@ -387,22 +387,7 @@ func (c *comparer) stackDivergences(gc, bc *cct, order []int32) {
 			}
 		}
 	}
-	sort.SliceStable(divs, func(i, j int) bool {
-		a, b := &divs[i], &divs[j]
-		if a.Inconclusive != b.Inconclusive {
-			return !a.Inconclusive
-		}
-		if a.Kind != b.Kind {
-			return a.Kind < b.Kind
-		}
-		if sa, sb := int(a.Separation*10+0.5), int(b.Separation*10+0.5); sa != sb {
-			return sa > sb
-		}
-		if a.Support != b.Support {
-			return a.Support > b.Support
-		}
-		return pos[a.Row] < pos[b.Row]
-	})
+	sort.SliceStable(divs, func(i, j int) bool { return stronger(&divs[i], &divs[j], pos) })
 	for i := range divs {
 		divs[i].ID = fmt.Sprintf("D%d", i+1)
 		divs[i].Path = res.PathOf(divs[i].Row)

@@ -40,6 +40,16 @@ func (f *diffFlags) register(cmd *cobra.Command) {
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only whether the captures differ")
 	fl.StringVarP(&f.format, "format", "f", "", "output format: text, json, markdown, html or folded (default text, or from -o's extension)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the output to this file")
+	fl.IntVar(&f.context, "context", 1, "matched calls shown around each change in the trees")
+	fl.IntVar(&f.trees, "trees", 5, "divergences whose aligned tree is printed (-1: all)")
+	fl.BoolVarP(&f.interactive, "interactive", "i", false, "open the interactive terminal UI")
+	f.registerSelection(cmd)
+}
+
+// registerSelection adds the flags that choose what is compared and how,
+// shared by the compare and tui commands.
+func (f *diffFlags) registerSelection(cmd *cobra.Command) {
+	fl := cmd.Flags()
 	fl.StringVar(&f.focus, "focus", "", "compare only the subtrees rooted at calls of this function")
 	fl.StringArrayVar(&f.hide, "hide", nil, "drop calls matching this glob, with their subtrees (repeatable)")
 	fl.IntVar(&f.depth, "depth", 0, "compare calls down to this depth (0: all)")
@@ -47,10 +57,7 @@ func (f *diffFlags) register(cmd *cobra.Command) {
 	fl.StringVar(&f.badTask, "bad-task", "", "select tasks of the bad capture: pid, comm glob or comm-pid")
 	fl.BoolVar(&f.raw, "raw", false, "match names as printed, without removing .isra.0/.constprop.0 suffixes and +off/len")
 	fl.BoolVar(&f.irq, "irq", false, "include interrupt and softirq subtrees nested in tasks (noise by default)")
-	fl.IntVar(&f.context, "context", 1, "matched calls shown around each change in the trees")
-	fl.IntVar(&f.trees, "trees", 5, "divergences whose aligned tree is printed (-1: all)")
 	fl.StringVar(&f.timingMin, "timing-min", "100us", "smallest duration difference reported as a timing divergence")
-	fl.BoolVarP(&f.interactive, "interactive", "i", false, "open the interactive terminal UI")
 }
 
 func (f *diffFlags) options() (diff.Options, error) {

@@ -36,14 +36,6 @@ strongest first, / searches names, f focuses on a subtree, ? lists all keys.`,
 			return runTUI(args[0], args[1], opts)
 		},
 	}
-	fl := cmd.Flags()
-	fl.StringVar(&f.focus, "focus", "", "compare only the subtrees rooted at calls of this function")
-	fl.StringArrayVar(&f.hide, "hide", nil, "drop calls matching this glob, with their subtrees (repeatable)")
-	fl.IntVar(&f.depth, "depth", 0, "compare calls down to this depth (0: all)")
-	fl.StringVar(&f.goodTask, "good-task", "", "select tasks of the good capture: pid, comm glob or comm-pid")
-	fl.StringVar(&f.badTask, "bad-task", "", "select tasks of the bad capture: pid, comm glob or comm-pid")
-	fl.BoolVar(&f.raw, "raw", false, "match names as printed, without removing .isra.0/.constprop.0 suffixes and +off/len")
-	fl.BoolVar(&f.irq, "irq", false, "include interrupt and softirq subtrees nested in tasks (i toggles it in the UI)")
-	fl.StringVar(&f.timingMin, "timing-min", "100us", "smallest duration difference reported as a timing divergence")
+	f.registerSelection(cmd)
 	return cmd
 }
