@@ -18,6 +18,9 @@ func TestTmux(t *testing.T) {
 		t.Skip("-short")
 	}
 	if _, err := exec.LookPath("tmux"); err != nil {
+		if os.Getenv("TRACEDIFF_REQUIRE_TERMINAL") != "" {
+			t.Fatal("tmux not installed, and TRACEDIFF_REQUIRE_TERMINAL is set")
+		}
 		t.Skip("tmux not installed")
 	}
 	dir := t.TempDir()
