@@ -28,6 +28,16 @@ type Options struct {
 	// IRQ includes interrupt and softirq subtrees nested in tasks. They are
 	// noise by default: a timer interrupt lands anywhere.
 	IRQ bool
+	// Idle includes the idle tasks (pid 0, <idle>, swapper/N), noise by
+	// default: what a CPU does while it has nothing to do.
+	Idle bool
+	// Tracer includes the tracer's own tasks (trace-cmd, perf, bpftrace),
+	// noise by default: they write the capture, they are not traced work.
+	Tracer bool
+	// Events aligns non-call events (sched_switch, trace_marker prints,
+	// comments) with the calls; by default they are evidence shown with a
+	// call, not compared.
+	Events bool
 	// TimingMin is the smallest duration difference, in ns, reported as a
 	// timing divergence (default 100us); the slower side must also take
 	// at least TimingRatio times as long (default 2).
@@ -275,17 +285,17 @@ func (c *comparer) alignChildren(parent int32, gs, bs []parse.NodeID, stack []wo
 			if g.hash == b.hash && g.n == b.n {
 				op = OpSame
 			}
-			fl := (c.g.t.Nodes[g.first].Flags | c.b.t.Nodes[b.first].Flags) & (parse.FlagLost | parse.FlagOrphan | parse.FlagUnclosed | parse.FlagIRQ)
+			fl := (c.g.t.Nodes[g.first].Flags | c.b.t.Nodes[b.first].Flags) & rowFlags
 			id := c.newRow(Row{Op: op, Key: g.key, Good: g.first, Bad: b.first, GoodN: g.n, BadN: b.n, GoodDur: g.dur, BadDur: b.dur, Flags: fl}, parent, &last)
 			pending = append(pending, work{id, g.first, b.first})
 		case OpGoodOnly:
 			g := gr[e.a]
-			fl := c.g.t.Nodes[g.first].Flags & (parse.FlagLost | parse.FlagOrphan | parse.FlagUnclosed | parse.FlagIRQ)
+			fl := c.g.t.Nodes[g.first].Flags & rowFlags
 			id := c.newRow(Row{Op: OpGoodOnly, Key: g.key, Good: g.first, Bad: parse.None, GoodN: g.n, GoodDur: g.dur, BadDur: -1, Flags: fl}, parent, &last)
 			c.copySubtree(c.g, id, g.first, OpGoodOnly)
 		case OpBadOnly:
 			b := br[e.b]
-			fl := c.b.t.Nodes[b.first].Flags & (parse.FlagLost | parse.FlagOrphan | parse.FlagUnclosed | parse.FlagIRQ)
+			fl := c.b.t.Nodes[b.first].Flags & rowFlags
 			id := c.newRow(Row{Op: OpBadOnly, Key: b.key, Good: parse.None, Bad: b.first, BadN: b.n, GoodDur: -1, BadDur: b.dur, Flags: fl}, parent, &last)
 			c.copySubtree(c.b, id, b.first, OpBadOnly)
 		}
@@ -394,7 +404,7 @@ func (c *comparer) copySubtree(s *side, row int32, n parse.NodeID, op Op) {
 		first := len(stack)
 		for _, r := range rs {
 			row := Row{Op: op, Key: r.key, Good: parse.None, Bad: parse.None, GoodDur: -1, BadDur: -1,
-				Flags: s.t.Nodes[r.first].Flags & (parse.FlagLost | parse.FlagOrphan | parse.FlagUnclosed | parse.FlagIRQ)}
+				Flags: s.t.Nodes[r.first].Flags & rowFlags}
 			if op == OpGoodOnly {
 				row.Good, row.GoodN, row.GoodDur = r.first, r.n, r.dur
 			} else {
@@ -437,6 +447,11 @@ func (c *comparer) finish() {
 			}
 		}
 	}
+	for _, s := range []*side{c.g, c.b} {
+		if s.noise > 0 {
+			c.res.Notes = append(c.res.Notes, fmt.Sprintf("%s: %d idle or tracer tasks left out as noise (--idle, --tracer show them)", s.t.Path, s.noise))
+		}
+	}
 	if c.fellBack > 0 {
 		c.res.Notes = append(c.res.Notes, fmt.Sprintf("%d call sequences too long for an exact alignment were matched greedily in order", c.fellBack))
 	}
@@ -453,6 +468,9 @@ func (c *comparer) finish() {
 		}
 	}
 }
+
+// rowFlags are the node flags a row keeps.
+const rowFlags = parse.FlagLost | parse.FlagOrphan | parse.FlagUnclosed | parse.FlagIRQ
 
 // preorder returns the row indices in depth-first order, task by task.
 func (r *Result) preorder() []int32 {

@@ -61,6 +61,7 @@ type side struct {
 	calls  []int32 // calls in the subtree, itself included (filtered)
 	opts   *Options
 	tasks  []taskUnit
+	noise  int // tasks left out by the noise model
 }
 
 // taskUnit is a task's roots after selection (--focus), with facts used to
@@ -107,7 +108,7 @@ func (s *side) key(n parse.NodeID) int32 { return s.keyOf[s.t.Nodes[n].Name] }
 // included reports whether call n takes part in the comparison.
 func (s *side) included(n parse.NodeID) bool {
 	nd := &s.t.Nodes[n]
-	if nd.Flags&parse.FlagEvent != 0 {
+	if nd.Flags&parse.FlagEvent != 0 && !s.opts.Events {
 		return false
 	}
 	if nd.Flags&parse.FlagIRQ != 0 && !s.opts.IRQ {
@@ -137,6 +138,10 @@ func (s *side) prepare(taskSel string, focus int32) {
 	for ti := range t.Tasks {
 		tk := &t.Tasks[ti]
 		if taskSel != "" && !matchTask(tk, taskSel) {
+			continue
+		}
+		if taskSel == "" && noiseTask(tk, s.opts) {
+			s.noise++
 			continue
 		}
 		u := taskUnit{task: ti, label: pairLabel(tk), edges: map[uint64]int32{}, inst: map[int32]int32{}}
@@ -225,6 +230,18 @@ func (s *side) summarise(u *taskUnit) {
 		u.keys = append(u.keys, k)
 	}
 	slices.Sort(u.keys)
+}
+
+// tracers are the comms of tools that write captures.
+var tracers = map[string]bool{"trace-cmd": true, "perf": true, "bpftrace": true, "bpftrace-aotrt": true, "uftrace": true}
+
+// noiseTask reports whether tk is left out by the noise model: an idle
+// task, or the tracer itself.
+func noiseTask(tk *parse.Task, opts *Options) bool {
+	if !opts.Idle && (tk.PID == 0 || tk.Comm == "<idle>" || strings.HasPrefix(tk.Comm, "swapper/")) {
+		return true
+	}
+	return !opts.Tracer && tracers[tk.Comm]
 }
 
 // pairLabel is what tasks are paired by: the comm, or the CPU for per-CPU

@@ -28,6 +28,9 @@ type diffFlags struct {
 	badTask     string
 	raw         bool
 	irq         bool
+	idle        bool
+	tracer      bool
+	events      bool
 	context     int
 	trees       int
 	timingMin   string
@@ -57,6 +60,9 @@ func (f *diffFlags) registerSelection(cmd *cobra.Command) {
 	fl.StringVar(&f.badTask, "bad-task", "", "select tasks of the bad capture: pid, comm glob or comm-pid")
 	fl.BoolVar(&f.raw, "raw", false, "match names as printed, without removing .isra.0/.constprop.0 suffixes and +off/len")
 	fl.BoolVar(&f.irq, "irq", false, "include interrupt and softirq subtrees nested in tasks (noise by default)")
+	fl.BoolVar(&f.idle, "idle", false, "include the idle tasks (pid 0, swapper/N: noise by default)")
+	fl.BoolVar(&f.tracer, "tracer", false, "include the tracer's own tasks (trace-cmd, perf, bpftrace: noise by default)")
+	fl.BoolVar(&f.events, "events", false, "align events (sched_switch, prints) with the calls instead of leaving them out")
 	fl.StringVar(&f.timingMin, "timing-min", "100us", "smallest duration difference reported as a timing divergence")
 }
 
@@ -68,7 +74,7 @@ func (f *diffFlags) options() (diff.Options, error) {
 	return diff.Options{
 		Focus: f.focus, Hide: f.hide, Depth: f.depth,
 		GoodTask: f.goodTask, BadTask: f.badTask,
-		Raw: f.raw, IRQ: f.irq, TimingMin: min,
+		Raw: f.raw, IRQ: f.irq, Idle: f.idle, Tracer: f.tracer, Events: f.events, TimingMin: min,
 	}, nil
 }
 

@@ -71,8 +71,11 @@ function_graph text (trace, trace_pipe, perf ftrace, perf-tools funcgraph),
 trace-cmd's trace.dat, bpftrace stacks and maps (text and -f json), perf
 script callchains and folded stacks.
 
-Noise left out by default: interrupt and softirq subtrees nested in a task
-(--irq shows them), and events that are not calls (sched_switch, prints).
+Noise left out by default, each shown again by a flag:
+  interrupt and softirq subtrees nested in a task    --irq
+  idle tasks (pid 0, <idle>, swapper/N)               --idle
+  the tracer's own tasks (trace-cmd, perf, bpftrace)  --tracer
+  events that are not calls (sched_switch, prints)    --events
 
 Exit status: 0 no divergence, 1 divergences found, 2 trouble.`,
 		Args:          cobra.ExactArgs(2),
