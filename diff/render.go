@@ -48,8 +48,10 @@ type RenderOptions struct {
 	// a change in the aligned trees (default 1).
 	Context int
 	// Trees is how many of the top divergences get their aligned tree
-	// printed after the list (default 5; -1: all).
+	// printed after the list (0: the default, 5; -1: all).
 	Trees int
+	// NoTrees prints no aligned tree, only the list of divergences.
+	NoTrees bool
 	// Command is the command line that produced the result, for reports.
 	Command string
 	// Inputs describes the input files (checksums, sizes) for reports.
@@ -68,7 +70,10 @@ func Render(w io.Writer, r *Result, f OutputFormat, opts RenderOptions) error {
 	if opts.Context == 0 {
 		opts.Context = 1
 	}
-	if opts.Trees == 0 {
+	switch {
+	case opts.NoTrees:
+		opts.Trees = 0
+	case opts.Trees == 0:
 		opts.Trees = 5
 	}
 	switch f {

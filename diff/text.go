@@ -83,7 +83,11 @@ func writeDivergence(w *bufio.Writer, r *Result, d *Divergence, st textStyles) {
 			return
 		}
 		var parts []string
-		for _, c := range cs {
+		for i, c := range cs {
+			if i == maxCallees {
+				parts = append(parts, fmt.Sprintf("(+%d more)", len(cs)-maxCallees))
+				break
+			}
 			p := s(c.Name)
 			if c.Count > 1 {
 				p += fmt.Sprintf(" x%d", c.Count)
@@ -101,6 +105,9 @@ func writeDivergence(w *bufio.Writer, r *Result, d *Divergence, st textStyles) {
 	side("good -> ", d.Good, r.Good, st.good)
 	side("bad  -> ", d.Bad, r.Bad, st.bad)
 }
+
+// maxCallees is how many callees of one side a divergence lists in text.
+const maxCallees = 4
 
 // writeContext writes the aligned tree around d: its ancestors, then the
 // children of its row with matched siblings away from the change elided,

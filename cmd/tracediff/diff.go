@@ -44,7 +44,7 @@ func (f *diffFlags) register(cmd *cobra.Command) {
 	fl.StringVarP(&f.format, "format", "f", "", "output format: text, json, markdown, html or folded (default text, or from -o's extension)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the output to this file")
 	fl.IntVar(&f.context, "context", 1, "matched calls shown around each change in the trees")
-	fl.IntVar(&f.trees, "trees", 5, "divergences whose aligned tree is printed (-1: all)")
+	fl.IntVar(&f.trees, "trees", 5, "divergences whose aligned tree is printed (0: none, -1: all)")
 	fl.BoolVarP(&f.interactive, "interactive", "i", false, "open the interactive terminal UI")
 	f.registerSelection(cmd)
 }
@@ -165,6 +165,7 @@ func runDiff(cmd *cobra.Command, goodPath, badPath string, f *diffFlags, stdout 
 		Color:   format == diff.FormatText && useColor(f.color, w),
 		Context: f.context,
 		Trees:   f.trees,
+		NoTrees: f.trees == 0,
 		Command: "tracediff " + strings.Join(os.Args[1:], " "),
 	}
 	if format != diff.FormatText && format != diff.FormatFolded {
