@@ -264,6 +264,7 @@ func (c *comparer) gapDiv(id int32, gs, bs []int32) Divergence {
 	switch d.Kind {
 	case KindSubstitution:
 		d.Summary = fmt.Sprintf("%s: good -> %s, bad -> %s", name, calleeList(d.Good), calleeList(d.Bad))
+		d.Detail = c.layerDetail(gs, bs)
 	default:
 		if len(d.Good) > 0 {
 			d.Summary = fmt.Sprintf("%s: only good calls %s", name, calleeList(d.Good))
@@ -272,6 +273,51 @@ func (c *comparer) gapDiv(id int32, gs, bs []int32) Divergence {
 		}
 	}
 	return d
+}
+
+// layerDetail says when a callee of one side calls, a few levels down, the
+// callee of the other side: the difference is then a layer one side adds
+// (tcp_bpf_recvmsg wrapping tcp_recvmsg), not two unrelated paths.
+func (c *comparer) layerDetail(gs, bs []int32) string {
+	res := c.res
+	find := func(from []int32, key int32) int32 {
+		type item struct {
+			row   int32
+			depth int
+		}
+		var queue []item
+		for _, f := range from {
+			for ch := res.Rows[f].FirstChild; ch != None; ch = res.Rows[ch].NextSibling {
+				queue = append(queue, item{ch, 1})
+			}
+		}
+		for len(queue) > 0 {
+			it := queue[0]
+			queue = queue[1:]
+			if res.Rows[it.row].Key == key {
+				return it.row
+			}
+			if it.depth < 3 {
+				for ch := res.Rows[it.row].FirstChild; ch != None; ch = res.Rows[ch].NextSibling {
+					queue = append(queue, item{ch, it.depth + 1})
+				}
+			}
+		}
+		return None
+	}
+	for _, b := range bs {
+		if r := find(gs, res.Rows[b].Key); r != None {
+			via := c.callee(res.Rows[r].Parent)
+			return fmt.Sprintf("good's %s goes on to call %s (line %d): good has an extra layer", via.Name, c.g.t.NameOf(res.Rows[r].Good), c.g.t.Nodes[res.Rows[r].Good].Line)
+		}
+	}
+	for _, g := range gs {
+		if r := find(bs, res.Rows[g].Key); r != None {
+			via := c.callee(res.Rows[r].Parent)
+			return fmt.Sprintf("bad's %s goes on to call %s (line %d): bad has an extra layer", via.Name, c.b.t.NameOf(res.Rows[r].Bad), c.b.t.Nodes[res.Rows[r].Bad].Line)
+		}
+	}
+	return ""
 }
 
 // conclude marks d inconclusive when flags say the capture may not show

@@ -118,7 +118,10 @@ type Divergence struct {
 	Support    int64   // how often the separating edges occur
 	Also       []int32 // rows where the same change repeats (same path, same callees)
 	Summary    string  // one line: "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg"
-	Pair       int32
+	// Detail adds what the summary cannot say in one line, e.g. that one
+	// side's callee goes on to call the other side's: an extra layer.
+	Detail string
+	Pair   int32
 }
 
 // Pair is a task of the good capture matched with one of the bad capture.

@@ -104,6 +104,9 @@ func writeDivergence(w *bufio.Writer, r *Result, d *Divergence, st textStyles) {
 	}
 	side("good -> ", d.Good, r.Good, st.good)
 	side("bad  -> ", d.Bad, r.Bad, st.bad)
+	if d.Detail != "" {
+		fmt.Fprintf(w, "   %s\n", s(d.Detail))
+	}
 }
 
 // maxCallees is how many callees of one side a divergence lists in text.
