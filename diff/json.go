@@ -44,6 +44,9 @@ type jsonOptions struct {
 	BadTask     string   `json:"bad_task"`
 	Raw         bool     `json:"raw"`
 	IRQ         bool     `json:"irq"`
+	Idle        bool     `json:"idle"`
+	Tracer      bool     `json:"tracer"`
+	Events      bool     `json:"events"`
 	TimingMinNS int64    `json:"timing_min_ns"`
 	TimingRatio float64  `json:"timing_ratio"`
 	MaxTiming   int      `json:"max_timing"`
@@ -104,6 +107,7 @@ type jsonDiv struct {
 	Rank         int      `json:"rank"`
 	Kind         string   `json:"kind"`
 	Summary      string   `json:"summary"`
+	Detail       string   `json:"detail"`
 	Row          int32    `json:"row"`
 	Path         []string `json:"path"`
 	Good         jsonSide `json:"good"`
@@ -188,7 +192,7 @@ func buildJSON(r *Result, opts RenderOptions) *jsonReport {
 		Summary: r.Stats(),
 		Options: jsonOptions{
 			Command: opts.Command, Focus: o.Focus, Hide: nonNil(o.Hide), Depth: o.Depth,
-			GoodTask: o.GoodTask, BadTask: o.BadTask, Raw: o.Raw, IRQ: o.IRQ,
+			GoodTask: o.GoodTask, BadTask: o.BadTask, Raw: o.Raw, IRQ: o.IRQ, Idle: o.Idle, Tracer: o.Tracer, Events: o.Events,
 			TimingMinNS: o.TimingMin, TimingRatio: o.TimingRatio, MaxTiming: o.MaxTiming,
 		},
 		Inputs:      []jsonInput{jsonInputOf("good", r.Good, inputInfo(opts, 0, r.Good)), jsonInputOf("bad", r.Bad, inputInfo(opts, 1, r.Bad))},
@@ -200,7 +204,7 @@ func buildJSON(r *Result, opts RenderOptions) *jsonReport {
 	for i := range r.Divergences {
 		d := &r.Divergences[i]
 		rep.Divergences = append(rep.Divergences, jsonDiv{
-			ID: d.ID, Rank: i + 1, Kind: d.Kind.String(), Summary: d.Summary, Row: d.Row, Path: nonNil(d.Path),
+			ID: d.ID, Rank: i + 1, Kind: d.Kind.String(), Summary: d.Summary, Detail: d.Detail, Row: d.Row, Path: nonNil(d.Path),
 			Good:         jsonSide{Count: d.GoodN, DurNS: d.GoodDur, Callees: jsonCallees(d.Good)},
 			Bad:          jsonSide{Count: d.BadN, DurNS: d.BadDur, Callees: jsonCallees(d.Bad)},
 			Inconclusive: d.Inconclusive, Noise: d.Noise, Why: d.Why,
