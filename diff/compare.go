@@ -34,6 +34,10 @@ type Options struct {
 	// Tracer includes the tracer's own tasks (trace-cmd, perf, bpftrace),
 	// noise by default: they write the capture, they are not traced work.
 	Tracer bool
+	// Where keeps only the calls the filter matches (with --where
+	// 'comm == "nginx" && !irq'); a call left out takes its subtree with
+	// it. Nil keeps every call.
+	Where *Filter
 	// Events aligns non-call events (sched_switch, trace_marker prints,
 	// comments) with the calls; by default they are evidence shown with a
 	// call, not compared.

@@ -62,6 +62,7 @@ type side struct {
 	opts   *Options
 	tasks  []taskUnit
 	noise  int // tasks left out by the noise model
+	where  *BoundFilter
 }
 
 // taskUnit is a task's roots after selection (--focus), with facts used to
@@ -98,6 +99,7 @@ func newSide(t *parse.Trace, nm *names, opts *Options) *side {
 			}
 		}
 	}
+	s.where = opts.Where.Bind(t)
 	s.hash = make([]uint64, len(t.Nodes))
 	s.calls = make([]int32, len(t.Nodes))
 	return s
@@ -114,7 +116,10 @@ func (s *side) included(n parse.NodeID) bool {
 	if nd.Flags&parse.FlagIRQ != 0 && !s.opts.IRQ {
 		return false
 	}
-	return !s.hidden[nd.Name]
+	if s.hidden[nd.Name] {
+		return false
+	}
+	return s.where == nil || s.where.Match(n)
 }
 
 // children returns the included children of n, appended to buf.

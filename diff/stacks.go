@@ -56,6 +56,9 @@ func buildCCT(t *parse.Trace, nm *names, opts *Options, anchor map[int32]bool, s
 	c := &cct{t: t, nodes: []cctNode{{key: -1, rep: parse.None}}}
 	if len(t.Samples) > 0 {
 		for _, smp := range t.Samples {
+			if s.where != nil && !s.where.Match(smp.Leaf) {
+				continue
+			}
 			start := smp.Root
 			if len(anchor) > 0 {
 				start = parse.None

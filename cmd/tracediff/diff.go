@@ -31,6 +31,7 @@ type diffFlags struct {
 	idle        bool
 	tracer      bool
 	events      bool
+	where       string
 	context     int
 	trees       int
 	timingMin   string
@@ -64,14 +65,31 @@ func (f *diffFlags) registerSelection(cmd *cobra.Command) {
 	fl.BoolVar(&f.tracer, "tracer", false, "include the tracer's own tasks (trace-cmd, perf, bpftrace: noise by default)")
 	fl.BoolVar(&f.events, "events", false, "align events (sched_switch, prints) with the calls instead of leaving them out")
 	fl.StringVar(&f.timingMin, "timing-min", "100us", "smallest duration difference reported as a timing divergence")
+	fl.StringVar(&f.where, "where", "", `keep only the calls matching this filter, e.g. 'comm == "nginx" && duration > 100us && !irq'`)
 }
 
 func (f *diffFlags) options() (diff.Options, error) {
 	min, err := parseDuration(f.timingMin)
 	if err != nil {
-		return diff.Options{}, fmt.Errorf("--timing-min: %w", err)
+		where, err := diff.ParseFilter(f.where)
+		if f.where == "" {
+			where, err = nil, nil
+		}
+		if err != nil {
+			return diff.Options{}, err
+		}
+		return diff.Options{
+			Where: where}, fmt.Errorf("--timing-min: %w", err)
+	}
+	where, err := diff.ParseFilter(f.where)
+	if f.where == "" {
+		where, err = nil, nil
+	}
+	if err != nil {
+		return diff.Options{}, err
 	}
 	return diff.Options{
+		Where: where,
 		Focus: f.focus, Hide: f.hide, Depth: f.depth,
 		GoodTask: f.goodTask, BadTask: f.badTask,
 		Raw: f.raw, IRQ: f.irq, Idle: f.idle, Tracer: f.tracer, Events: f.events, TimingMin: min,
