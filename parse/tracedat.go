@@ -11,13 +11,17 @@ package parse
 //     and the sequential v6 header;
 //   - tracedat_format.go: header_page and event format descriptions;
 //   - tracedat_syms.go: kallsyms, trace_printk formats, saved cmdlines;
-//   - tracedat_events.go: ring-buffer pages, the per-CPU merge, and the
-//     translation of records into calls and events.
+//   - tracedat_events.go: ring-buffer pages and the translation of records
+//     into calls and events;
+//   - tracedat_merge.go: one goroutine per CPU decompressing and decoding
+//     its pages, and the merge of their records, in time order, into the
+//     model.
 //
 // Memory stays proportional to the model, not to the file: metadata
 // sections are read (and decompressed) one at a time, and the per-CPU trace
 // data is read one compression chunk (or a window of pages) per CPU at a
-// time through an io.ReaderAt.
+// time through an io.ReaderAt, with a few batches of decoded records per
+// CPU in flight.
 
 import (
 	"bufio"

@@ -1,9 +1,8 @@
 package parse
 
 import (
+	"encoding/binary"
 	"fmt"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -21,17 +20,21 @@ const (
 )
 
 // cpuStream yields the records of one CPU in order, reading one
-// compression chunk (or a window of pages) at a time.
+// compression chunk (or a window of pages) at a time. It runs on the
+// CPU's decoding goroutine (see [datReader.decodeCPU]) and shares only
+// read-only state of the datReader.
 type cpuStream struct {
 	d          *datReader
 	cpu        int16
 	compressed bool
+	start      int64  // file offset of this CPU's data
 	off, end   int64  // next file offset to read, end of this CPU's data
 	chunks     uint32 // compressed chunks left
 	buf        []byte // pages not yet parsed are buf[pos:]
 	pos        int
 	bufOff     int64 // file offset of buf[0] (of its chunk when compressed)
 	out, zbuf  []byte
+	syms       symCache
 
 	// The current page.
 	page    []byte // its data area, up to the commit
@@ -47,24 +50,32 @@ type cpuStream struct {
 	recLost int64
 }
 
-func (d *datReader) newStream(c datCPU) (*cpuStream, error) {
-	s := &cpuStream{d: d, cpu: int16(c.cpu), compressed: d.top.compressed, off: c.off, end: c.off + c.size}
-	if s.compressed && c.size > 0 {
-		cc := d.f.fileCursor(c.off)
-		n, err := cc.u32("the compression chunk count")
-		if err != nil {
-			return nil, err
-		}
-		// trace-cmd 3.1 records a size 4 bytes short of the chunks it
-		// wrote (the count is not counted): allow for that.
-		s.end = min(d.f.size, c.off+c.size+4)
-		if int64(n) > (s.end-c.off-4)/8 {
-			return nil, d.f.truncf(c.off, "expected %d compression chunks of CPU %d data, but only %d bytes are left in the file", n, c.cpu, s.end-c.off-4)
-		}
-		s.chunks = n
-		s.off += 4
+// newStream prepares the stream of CPU c; [cpuStream.open] reads its
+// first bytes.
+func (d *datReader) newStream(c datCPU) *cpuStream {
+	return &cpuStream{d: d, cpu: int16(c.cpu), compressed: d.top.compressed, start: c.off, off: c.off, end: c.off + c.size}
+}
+
+// open reads the compression chunk count of compressed CPU data.
+func (s *cpuStream) open() error {
+	d := s.d
+	if !s.compressed || s.end == s.start {
+		return nil
 	}
-	return s, s.advance()
+	cc := d.f.fileCursor(s.start)
+	n, err := cc.u32("the compression chunk count")
+	if err != nil {
+		return err
+	}
+	// trace-cmd 3.1 records a size 4 bytes short of the chunks it
+	// wrote (the count is not counted): allow for that.
+	s.end = min(d.f.size, s.end+4)
+	if int64(n) > (s.end-s.start-4)/8 {
+		return d.f.truncf(s.start, "expected %d compression chunks of CPU %d data, but only %d bytes are left in the file", n, s.cpu, s.end-s.start-4)
+	}
+	s.chunks = n
+	s.off += 4
+	return nil
 }
 
 // refill reads the next chunk (or window of pages) after the unparsed
@@ -181,8 +192,8 @@ func (s *cpuStream) nextPage() (bool, error) {
 // advance moves to the next data record of the CPU, reading pages as
 // needed; s.ok is false at the end.
 func (s *cpuStream) advance() error {
-	order := s.d.f.order
-	big := s.d.f.big
+	f := s.d.f
+	big := f.big
 	for {
 		for s.next < len(s.page) {
 			data := s.page
@@ -191,7 +202,7 @@ func (s *cpuStream) advance() error {
 				s.next = len(data)
 				break
 			}
-			w := order.Uint32(data[cur:])
+			w := f.u32(data[cur:])
 			var typeLen, delta uint32
 			if big {
 				typeLen, delta = w>>27, w&(1<<27-1)
@@ -206,7 +217,7 @@ func (s *cpuStream) advance() error {
 					s.next = len(data)
 					continue
 				}
-				n := int64(order.Uint32(data[idx:]))
+				n := int64(f.u32(data[idx:]))
 				s.ts += uint64(delta)
 				if n > int64(len(data)-idx) {
 					s.next = len(data)
@@ -218,7 +229,7 @@ func (s *cpuStream) advance() error {
 				if idx+4 > len(data) {
 					return s.d.f.errf(s.pageOff, "expected a time extend of 8 bytes at page byte %d (CPU %d), but the page commit ends at %d", cur, s.cpu, len(data))
 				}
-				ext := uint64(order.Uint32(data[idx:]))<<rbTSShift + uint64(delta)
+				ext := uint64(f.u32(data[idx:]))<<rbTSShift + uint64(delta)
 				if typeLen == rbTypeTimeStamp {
 					s.ts = ext | s.ts&rbTSMSB
 				} else {
@@ -232,7 +243,7 @@ func (s *cpuStream) advance() error {
 				if idx+4 > len(data) {
 					return s.d.f.errf(s.pageOff, "expected an event length at page byte %d (CPU %d), but the page commit ends at %d", cur, s.cpu, len(data))
 				}
-				l := order.Uint32(data[idx:])
+				l := f.u32(data[idx:])
 				if l < 4 {
 					return s.d.f.errf(s.pageOff, "expected an event length of at least 4 at page byte %d (CPU %d), found %d", cur, s.cpu, l)
 				}
@@ -283,29 +294,53 @@ func (d *datReader) fieldVal(rec []byte, fl *fmtField) (v uint64, ok bool) {
 		return 0, false
 	}
 	b := rec[fl.offset:]
-	o := d.f.order
+	f := d.f
 	switch fl.size {
+	case 8:
+		return f.u64(b), true
+	case 4:
+		v = uint64(f.u32(b))
+		if fl.signed {
+			v = uint64(int64(int32(v)))
+		}
+	case 2:
+		v = uint64(f.u16(b))
+		if fl.signed {
+			v = uint64(int64(int16(v)))
+		}
 	case 1:
 		v = uint64(b[0])
 		if fl.signed {
 			v = uint64(int64(int8(b[0])))
 		}
-	case 2:
-		v = uint64(o.Uint16(b))
-		if fl.signed {
-			v = uint64(int64(int16(v)))
-		}
-	case 4:
-		v = uint64(o.Uint32(b))
-		if fl.signed {
-			v = uint64(int64(int32(v)))
-		}
-	case 8:
-		v = o.Uint64(b)
 	default:
 		return 0, false
 	}
 	return v, true
+}
+
+// u16, u32 and u64 decode numbers in the file's byte order. They branch on
+// it rather than call through the binary.ByteOrder interface, so that
+// they inline in the per-record loops.
+func (f *datFile) u16(b []byte) uint16 {
+	if f.big {
+		return binary.BigEndian.Uint16(b)
+	}
+	return binary.LittleEndian.Uint16(b)
+}
+
+func (f *datFile) u32(b []byte) uint32 {
+	if f.big {
+		return binary.BigEndian.Uint32(b)
+	}
+	return binary.LittleEndian.Uint32(b)
+}
+
+func (f *datFile) u64(b []byte) uint64 {
+	if f.big {
+		return binary.BigEndian.Uint64(b)
+	}
+	return binary.LittleEndian.Uint64(b)
 }
 
 // fieldBytes returns the bytes of an array or dynamic field, up to a NUL
@@ -349,12 +384,23 @@ func (d *datReader) fieldBytes(rec []byte, fl *fmtField) []byte {
 
 // recordState tracks what the records turn into.
 type recordState struct {
-	tasks    map[int32]int32   // pid -> task index
-	idle     []int32           // cpu -> task index of pid 0, or -1
-	names    map[uint64][]byte // function address -> name
+	tasks    map[int32]int32 // pid -> task index
+	idle     []int32         // cpu -> task index of pid 0, or -1
+	last     []pidTask       // cpu -> the task of its last record
+	symIDs   []NameID        // kallsyms index -> name id + 1, 0 until resolved
+	names    map[uint64]NameID
 	line     int
 	unknown  int
 	lastType int
+}
+
+// pidTask caches the task of a pid: most records of a CPU come from the
+// task of the record before.
+type pidTask struct{ pid, task int32 }
+
+func newRecordState(d *datReader) *recordState {
+	return &recordState{tasks: map[int32]int32{}, names: map[uint64]NameID{},
+		symIDs: make([]NameID, len(d.syms.syms)), line: 1}
 }
 
 // taskOf returns the task of pid, named as trace-cmd report names it: the
@@ -373,32 +419,69 @@ func (d *datReader) taskOf(rs *recordState, pid int32, cpu int16) int32 {
 			return rs.idle[cpu]
 		}
 	}
-	if t, ok := rs.tasks[pid]; ok {
-		return t
+	if cpu >= 0 && int(cpu) < len(rs.last) && rs.last[cpu].pid == pid && pid != 0 {
+		return rs.last[cpu].task
 	}
-	comm, ok := d.comms[pid]
+	t, ok := rs.tasks[pid]
 	if !ok {
-		comm = "<...>"
+		comm, ok := d.comms[pid]
+		if !ok {
+			comm = "<...>"
+		}
+		t = d.b.Task(pid, []byte(comm), cpu)
+		rs.tasks[pid] = t
 	}
-	t := d.b.Task(pid, []byte(comm), cpu)
-	rs.tasks[pid] = t
+	if cpu >= 0 {
+		for int(cpu) >= len(rs.last) {
+			rs.last = append(rs.last, pidTask{pid: 0})
+		}
+		rs.last[cpu] = pidTask{pid, t}
+	}
 	return t
 }
 
-// funcName returns the name trace-cmd report prints for a function
-// address: its kallsyms name, or the address in hex.
-func (d *datReader) funcName(rs *recordState, addr uint64) []byte {
-	if n, ok := rs.names[addr]; ok {
-		return n
+// funcName returns the id of the name trace-cmd report prints for a
+// function address: its kallsyms name (sym, the index that
+// [kallsyms.lookup] gave), or the address in hex when sym is -1. Each name
+// is interned once, not once per call.
+func (d *datReader) funcName(rs *recordState, sym int32, addr uint64) NameID {
+	names := d.b.Names()
+	if sym >= 0 && int(sym) < len(rs.symIDs) {
+		if id := rs.symIDs[sym]; id > 0 {
+			return id - 1
+		}
+		id := names.Intern(d.syms.name(int(sym)))
+		rs.symIDs[sym] = id + 1
+		return id
 	}
-	var n []byte
-	if i := d.syms.lookup(addr); i >= 0 {
-		n = d.syms.name(i)
-	} else {
-		n = strconv.AppendUint(nil, addr, 16)
+	if id, ok := rs.names[addr]; ok {
+		return id
 	}
-	rs.names[addr] = n
-	return n
+	id := names.Intern(strconv.AppendUint(nil, addr, 16))
+	rs.names[addr] = id
+	return id
+}
+
+// symCache remembers the kallsyms index of recently seen addresses for one
+// CPU's goroutine, so that a function is looked up in the table about once
+// rather than once per call. It is direct-mapped, by a Fibonacci hash of
+// the address.
+type symCache [1 << symCacheBits]struct {
+	addr uint64
+	sym  int32 // index + 1, 0 for an empty slot
+}
+
+const symCacheBits = 12
+
+// lookup returns the index of the symbol addr resolves to, or -1.
+func (c *symCache) lookup(k *kallsyms, addr uint64) int32 {
+	e := &c[(addr*0x9e3779b97f4a7c15)>>(64-symCacheBits)]
+	if e.sym != 0 && e.addr == addr {
+		return e.sym - 1
+	}
+	i := int32(k.lookup(addr))
+	e.addr, e.sym = addr, i+1
+	return i
 }
 
 // tsNS converts a ring-buffer timestamp as trace-cmd does (TSC scaling,
@@ -413,193 +496,6 @@ func (d *datReader) tsNS(ts uint64) int64 {
 		ts = r
 	}
 	return int64(ts) + d.tsOffset
-}
-
-// run merges the per-CPU record streams of the top-level buffer in time
-// order, as `trace-cmd report` does (earliest timestamp first, the lower
-// CPU on ties), and builds the model. Line numbers are those of the
-// report: line 1 is its "cpus=N" header and every printed record (a leaf
-// call's entry and exit print as one line) takes the next.
-func (d *datReader) run() error {
-	b := d.b
-	cpus := d.cpuCount
-	if cpus == 0 {
-		cpus = len(d.top.cpus)
-	}
-	b.Header(fmt.Sprintf("cpus=%d", cpus))
-	if d.uname != "" {
-		b.Header("uname: " + d.uname)
-	}
-	if d.top.clock != "" {
-		b.Header("clock: " + d.top.clock)
-	}
-	if len(d.others) > 0 {
-		b.Header("other buffers (not read): " + strings.Join(d.others, ", "))
-	}
-	var streams []*cpuStream
-	order := append([]datCPU(nil), d.top.cpus...)
-	// trace-cmd keeps CPUs by id.
-	for i := 1; i < len(order); i++ {
-		for j := i; j > 0 && order[j].cpu < order[j-1].cpu; j-- {
-			order[j], order[j-1] = order[j-1], order[j]
-		}
-	}
-	// CPU data must not overlap: a corrupt table must not make the reader
-	// decode the same bytes once per CPU.
-	byOff := make([]datCPU, 0, len(order))
-	for _, c := range order {
-		if c.size > 0 {
-			byOff = append(byOff, c)
-		}
-	}
-	sort.Slice(byOff, func(i, j int) bool { return byOff[i].off < byOff[j].off })
-	for i := 1; i < len(byOff); i++ {
-		if p, c := byOff[i-1], byOff[i]; c.off < p.off+p.size || c.cpu == p.cpu {
-			return d.f.errf(c.off, "expected the data of CPU %d (offset %d) not to overlap that of CPU %d (offset %d, %d bytes)", c.cpu, c.off, p.cpu, p.off, p.size)
-		}
-	}
-	for i := 1; i < len(order); i++ {
-		if order[i].cpu == order[i-1].cpu && order[i].size > 0 {
-			return d.f.errf(order[i].off, "expected one data block per CPU, found two for CPU %d", order[i].cpu)
-		}
-	}
-	for _, c := range order {
-		if c.size == 0 {
-			continue
-		}
-		s, err := d.newStream(c)
-		if err != nil {
-			return err
-		}
-		streams = append(streams, s)
-	}
-	// Size the node slice from the CPU data once, rather than growing it
-	// (and copying it) a dozen times: about one call per 24 bytes of
-	// zstd-compressed records (2.2 million calls in large.dat's 42 MB),
-	// or per 48 bytes of raw ones.
-	var total int64
-	for _, c := range byOff {
-		total += c.size
-	}
-	per := int64(48)
-	if d.top.compressed {
-		per = 24
-	}
-	if want := min(total/per, 1<<26); int64(cap(b.t.Nodes)-len(b.t.Nodes)) < want {
-		b.t.Nodes = slices.Grow(b.t.Nodes, int(want))
-	}
-	pick := func() *cpuStream {
-		var best *cpuStream
-		for _, s := range streams {
-			if s.ok && (best == nil || s.recTS < best.recTS) {
-				best = s
-			}
-		}
-		return best
-	}
-	rs := &recordState{tasks: map[int32]int32{}, names: map[uint64][]byte{}, line: 1}
-	ef := &d.formats
-	if !ef.haveCommon {
-		ef.typeOff, ef.typeSize = 0, 2
-	}
-	typeField := fmtField{offset: ef.typeOff, size: ef.typeSize}
-	for {
-		s := pick()
-		if s == nil {
-			break
-		}
-		if s.recLost != 0 {
-			rs.line++
-			b.LostEvents(s.cpu, s.recLost, int32(rs.line))
-		}
-		rs.line++
-		line := int32(rs.line)
-		ts := d.tsNS(s.recTS)
-		typ, _ := d.fieldVal(s.rec, &typeField)
-		ev := ef.get(int(typ))
-		if ev == nil || ev.pid < 0 {
-			rs.unknown++
-			rs.lastType = int(typ)
-			if err := s.advance(); err != nil {
-				return err
-			}
-			continue
-		}
-		pv, _ := d.fieldVal(s.rec, &ev.fields[ev.pid])
-		pid := int32(pv)
-		switch ev.kind {
-		case evFuncEntry:
-			fn, _ := d.fieldVal(s.rec, &ev.fields[ev.fn])
-			cpu := s.cpu
-			if err := s.advance(); err != nil {
-				return err
-			}
-			task := d.taskOf(rs, pid, cpu)
-			name := d.funcName(rs, fn)
-			// trace-cmd prints an entry followed by its own exit (the next
-			// record of all CPUs) as one leaf line.
-			if n := pick(); n != nil {
-				if xt, _ := d.fieldVal(n.rec, &typeField); ef.get(int(xt)) != nil && ef.get(int(xt)).kind == evFuncExit {
-					x := ef.get(int(xt))
-					xp, _ := d.fieldVal(n.rec, &x.fields[x.pid])
-					xf, _ := d.fieldVal(n.rec, &x.fields[x.fn])
-					if int32(xp) == pid && xf == fn {
-						dur, ret, hasRet := d.exitFields(n.rec, x)
-						if err := n.advance(); err != nil {
-							return err
-						}
-						id := b.Leaf(task, name, ts, dur, cpu, line)
-						if hasRet {
-							b.SetRet(id, ret)
-						}
-						continue
-					}
-				}
-			}
-			b.Enter(task, name, ts, cpu, line)
-			continue
-		case evFuncExit:
-			dur, ret, hasRet := d.exitFields(s.rec, ev)
-			id := b.Exit(d.taskOf(rs, pid, s.cpu), nil, ts, dur, s.cpu, line)
-			if hasRet {
-				b.SetRet(id, ret)
-			}
-		default:
-			note := d.eventNote(rs, s.rec, ev)
-			b.Event(d.taskOf(rs, pid, s.cpu), []byte(ev.name), note, ts, s.cpu, line)
-		}
-		if err := s.advance(); err != nil {
-			return err
-		}
-	}
-	if rs.unknown > 0 {
-		b.Warnf(0, "%d records of event types without a format in the file (last: type %d) were skipped", rs.unknown, rs.lastType)
-	}
-	b.Finish(rs.line)
-	return nil
-}
-
-// exitFields returns the duration (rettime - calltime) of a funcgraph_exit
-// and its return value when the kernel records one.
-func (d *datReader) exitFields(rec []byte, ev *eventFormat) (dur int64, ret string, hasRet bool) {
-	ct, ok1 := d.fieldVal(rec, &ev.fields[ev.calltime])
-	rt, ok2 := d.fieldVal(rec, &ev.fields[ev.rettime])
-	dur = -1
-	if ok1 && ok2 && rt >= ct && rt-ct < 1<<62 {
-		dur = int64(rt - ct)
-	}
-	if ev.retval >= 0 {
-		if v, ok := d.fieldVal(rec, &ev.fields[ev.retval]); ok {
-			fl := &ev.fields[ev.retval]
-			if fl.signed || fl.size == 8 && int64(v) < 0 && int64(v) > -4096 {
-				ret = strconv.FormatInt(int64(v), 10)
-			} else {
-				ret = "0x" + strconv.FormatUint(v, 16)
-			}
-			hasRet = true
-		}
-	}
-	return dur, ret, hasRet
 }
 
 // eventNote renders a non-call event's fields: sched_switch as trace-cmd's

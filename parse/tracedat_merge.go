@@ -1,0 +1,439 @@
+package parse
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"unsafe"
+)
+
+// This file runs the per-CPU trace data through the model. Decompressing
+// and decoding the ring-buffer pages is most of the work and each CPU's
+// data is independent, so every CPU gets a goroutine that turns its pages
+// into compact records ([datRec]), handed over in small batches that are
+// recycled. The Builder is single-threaded: one loop ([datReader.run])
+// merges the CPUs' records in time order and makes every Builder call in
+// the order a sequential reader would, so the model does not depend on the
+// scheduling. Memory stays bounded: a few batches per CPU are in flight,
+// never the CPU's whole data.
+//
+// An error (or a panic) on a CPU's goroutine travels in its stream, after
+// the records before it, so the merge reports it where a sequential reader
+// would have met it: the same error for the same file, every time.
+
+// datRec is one ring-buffer record, decoded into what the merge needs.
+type datRec struct {
+	ts  uint64 // ring-buffer timestamp (see [datReader.tsNS])
+	fn  uint64 // funcgraph: the function address; other events: start of the record in the batch arena
+	ret uint64 // funcgraph_exit: the raw return value; other events: end of the record in the arena
+	dur int64  // funcgraph_exit: rettime - calltime, or -1
+	// lost is the number of events lost just before the record: 0, a
+	// count, or -1 for an unknown number.
+	lost   int64
+	pid    int32
+	sym    int32  // funcgraph_entry: the kallsyms index of fn, or -1
+	typ    uint32 // the event type (common_type)
+	kind   eventKind
+	hasRet bool
+}
+
+// recSkip is the kind of a record whose type has no usable format.
+const recSkip eventKind = 255
+
+// datBatch carries records of one CPU from its goroutine to the merge.
+type datBatch struct {
+	recs  []datRec
+	arena []byte // raw records of other events, which the merge renders
+	err   error  // what ended the CPU's data after recs, if not its end
+}
+
+// Batch geometry: per CPU, datBatches batches of up to datBatchRecs
+// records (fewer with many CPUs, to keep about datBatchBudget bytes in
+// flight), and at most datArenaMax bytes of raw event records per batch.
+const (
+	datBatches     = 3
+	datBatchRecs   = 2048
+	datBatchBudget = 16 << 20
+	datArenaMax    = 256 << 10
+)
+
+// recStream is the merge's side of one CPU: the current record and the
+// batch that holds it.
+type recStream struct {
+	cpu  int16
+	full <-chan *datBatch
+	free chan<- *datBatch
+	b    *datBatch
+	i    int
+	ok   bool
+	rec  *datRec // the current record, valid while ok and until next
+}
+
+// next moves to the CPU's next record (ok is false at its end). It hands
+// the finished batch back, so a record must not be used after next.
+func (s *recStream) next() error {
+	if s.b != nil {
+		s.i++
+		if s.i < len(s.b.recs) {
+			s.rec = &s.b.recs[s.i]
+			return nil
+		}
+		err := s.b.err
+		s.free <- s.b // never blocks: free has room for every batch
+		s.b, s.rec, s.ok = nil, nil, false
+		if err != nil {
+			return err
+		}
+	}
+	for b := range s.full {
+		if len(b.recs) > 0 {
+			s.b, s.i, s.rec, s.ok = b, 0, &b.recs[0], true
+			return nil
+		}
+		err := b.err
+		s.free <- b
+		if err != nil {
+			return err
+		}
+	}
+	s.rec, s.ok = nil, false
+	return nil
+}
+
+// decodeCPU runs on its own goroutine: it fills batches from free with the
+// records of s and sends them on full, which it closes at the end of the
+// data, after an error, or when done is closed.
+func (d *datReader) decodeCPU(s *cpuStream, full chan<- *datBatch, free <-chan *datBatch, done <-chan struct{}) {
+	defer close(full)
+	opened := false
+	for {
+		var b *datBatch
+		select {
+		case b = <-free:
+		case <-done:
+			return
+		}
+		b.recs, b.arena, b.err = b.recs[:0], b.arena[:0], nil
+		end := d.fillBatch(s, b, &opened)
+		select {
+		case full <- b:
+		case <-done:
+			return
+		}
+		if end {
+			return
+		}
+	}
+}
+
+// fillBatch decodes records of s into b until b is full; it returns true at
+// the end of the CPU's data or after an error, which it leaves in b.err.
+func (d *datReader) fillBatch(s *cpuStream, b *datBatch, opened *bool) (end bool) {
+	defer func() {
+		// As in ParseTraceDat: a reader bug is an error at the input.
+		if p := recover(); p != nil {
+			b.err = &Error{File: d.f.name, Offset: -1, Msg: fmt.Sprintf("internal error reading trace.dat input: %v", p)}
+			end = true
+		}
+	}()
+	if !*opened {
+		*opened = true
+		if err := s.open(); err != nil {
+			b.err = err
+			return true
+		}
+	}
+	for len(b.recs) < cap(b.recs) && len(b.arena) < datArenaMax {
+		if err := s.advance(); err != nil {
+			b.err = err
+			return true
+		}
+		if !s.ok {
+			return true
+		}
+		d.decodeRec(s.rec, s.recTS, s.recLost, b, &s.syms)
+	}
+	return false
+}
+
+// decodeRec appends the record rec to b: the fields the merge needs of a
+// funcgraph record, the raw bytes of other events.
+func (d *datReader) decodeRec(rec []byte, ts uint64, lost int64, b *datBatch, syms *symCache) {
+	typ, _ := d.fieldVal(rec, &d.typeField)
+	r := datRec{ts: ts, lost: lost, typ: uint32(typ), kind: recSkip}
+	if ev := d.formats.get(int(typ)); ev != nil && ev.pid >= 0 {
+		pid, _ := d.fieldVal(rec, &ev.fields[ev.pid])
+		r.pid, r.kind = int32(pid), ev.kind
+		switch ev.kind {
+		case evFuncEntry:
+			r.fn, _ = d.fieldVal(rec, &ev.fields[ev.fn])
+			r.sym = syms.lookup(&d.syms, r.fn)
+		case evFuncExit:
+			r.fn, _ = d.fieldVal(rec, &ev.fields[ev.fn])
+			r.dur, r.ret, r.hasRet = d.exitFields(rec, ev)
+		default:
+			r.fn = uint64(len(b.arena))
+			b.arena = append(b.arena, rec...)
+			r.ret = uint64(len(b.arena))
+		}
+	}
+	b.recs = append(b.recs, r)
+}
+
+// exitFields returns the duration (rettime - calltime) of a funcgraph_exit
+// and its raw return value when the kernel records one.
+func (d *datReader) exitFields(rec []byte, ev *eventFormat) (dur int64, ret uint64, hasRet bool) {
+	ct, ok1 := d.fieldVal(rec, &ev.fields[ev.calltime])
+	rt, ok2 := d.fieldVal(rec, &ev.fields[ev.rettime])
+	dur = -1
+	if ok1 && ok2 && rt >= ct && rt-ct < 1<<62 {
+		dur = int64(rt - ct)
+	}
+	if ev.retval >= 0 {
+		ret, hasRet = d.fieldVal(rec, &ev.fields[ev.retval])
+	}
+	return dur, ret, hasRet
+}
+
+// retString renders the return value of the funcgraph_exit r as
+// trace-cmd prints it.
+func (d *datReader) retString(r *datRec) string {
+	ev := d.formats.get(int(r.typ))
+	fl := &ev.fields[ev.retval]
+	if fl.signed || fl.size == 8 && int64(r.ret) < 0 && int64(r.ret) > -4096 {
+		return strconv.FormatInt(int64(r.ret), 10)
+	}
+	return "0x" + strconv.FormatUint(r.ret, 16)
+}
+
+// rawSize estimates the bytes of ring-buffer pages CPU c holds once
+// decompressed, from the chunk headers (at most limit of them, the rest
+// extrapolated). It only sizes the model: a corrupt header ends the count
+// and is reported when the data is read.
+func (d *datReader) rawSize(c datCPU, limit int) int64 {
+	f := d.f
+	if !d.top.compressed || c.size < 4 {
+		return c.size
+	}
+	var h [8]byte
+	if _, err := f.ra.ReadAt(h[:4], c.off); err != nil {
+		return 0
+	}
+	n := f.order.Uint32(h[:])
+	off, end := c.off+4, min(f.size, c.off+c.size+4)
+	var raw int64
+	for ; n > 0 && limit > 0 && off+8 <= end; n, limit = n-1, limit-1 {
+		if _, err := f.ra.ReadAt(h[:], off); err != nil {
+			break
+		}
+		raw += int64(f.order.Uint32(h[4:]))
+		off += 8 + int64(f.order.Uint32(h[:]))
+	}
+	if n > 0 && off > c.off+4 && off < end {
+		raw += int64(float64(raw) * float64(end-off) / float64(off-c.off-4))
+	}
+	return raw
+}
+
+// run merges the per-CPU record streams of the top-level buffer in time
+// order, as `trace-cmd report` does (earliest timestamp first, the lower
+// CPU on ties), and builds the model. Line numbers are those of the
+// report: line 1 is its "cpus=N" header and every printed record (a leaf
+// call's entry and exit print as one line) takes the next.
+func (d *datReader) run() error {
+	b := d.b
+	cpus := d.cpuCount
+	if cpus == 0 {
+		cpus = len(d.top.cpus)
+	}
+	b.Header(fmt.Sprintf("cpus=%d", cpus))
+	if d.uname != "" {
+		b.Header("uname: " + d.uname)
+	}
+	if d.top.clock != "" {
+		b.Header("clock: " + d.top.clock)
+	}
+	if len(d.others) > 0 {
+		b.Header("other buffers (not read): " + strings.Join(d.others, ", "))
+	}
+	order := append([]datCPU(nil), d.top.cpus...)
+	// trace-cmd keeps CPUs by id.
+	for i := 1; i < len(order); i++ {
+		for j := i; j > 0 && order[j].cpu < order[j-1].cpu; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	// CPU data must not overlap: a corrupt table must not make the reader
+	// decode the same bytes once per CPU.
+	byOff := make([]datCPU, 0, len(order))
+	for _, c := range order {
+		if c.size > 0 {
+			byOff = append(byOff, c)
+		}
+	}
+	sort.Slice(byOff, func(i, j int) bool { return byOff[i].off < byOff[j].off })
+	for i := 1; i < len(byOff); i++ {
+		if p, c := byOff[i-1], byOff[i]; c.off < p.off+p.size || c.cpu == p.cpu {
+			return d.f.errf(c.off, "expected the data of CPU %d (offset %d) not to overlap that of CPU %d (offset %d, %d bytes)", c.cpu, c.off, p.cpu, p.off, p.size)
+		}
+	}
+	for i := 1; i < len(order); i++ {
+		if order[i].cpu == order[i-1].cpu && order[i].size > 0 {
+			return d.f.errf(order[i].off, "expected one data block per CPU, found two for CPU %d", order[i].cpu)
+		}
+	}
+	var active []datCPU
+	for _, c := range order {
+		if c.size > 0 {
+			active = append(active, c)
+		}
+	}
+	ef := &d.formats
+	if !ef.haveCommon {
+		ef.typeOff, ef.typeSize = 0, 2
+	}
+	d.typeField = fmtField{offset: ef.typeOff, size: ef.typeSize}
+	if d.top.compressed && d.f.compName == "zstd" && d.f.zstd == nil && len(active) > 0 {
+		// Made here, before the goroutines share it.
+		var err error
+		if d.f.zstd, err = newZstdDecoder(); err != nil {
+			return &Error{File: d.f.name, Offset: active[0].off, Msg: "starting the zstd decoder", Err: err}
+		}
+	}
+
+	// One goroutine per CPU decodes its data; stop ends them all.
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	stop := func() {
+		close(done)
+		wg.Wait()
+	}
+	defer stop()
+	recSize := int(unsafe.Sizeof(datRec{}))
+	per := min(datBatchRecs, max(256, datBatchBudget/(datBatches*len(active)*recSize)))
+	streams := make([]*recStream, 0, len(active))
+	for _, c := range active {
+		full := make(chan *datBatch, datBatches)
+		free := make(chan *datBatch, datBatches)
+		for range datBatches {
+			free <- &datBatch{recs: make([]datRec, 0, per)}
+		}
+		s := d.newStream(c)
+		wg.Go(func() { d.decodeCPU(s, full, free, done) })
+		streams = append(streams, &recStream{cpu: int16(c.cpu), full: full, free: free})
+	}
+	// While the goroutines start decoding, size the node slice once from the raw size of the CPU data, rather
+	// than growing (and copying) it: a function_graph call takes an entry
+	// and an exit record, at least 68 bytes with their headers.
+	var raw int64
+	for _, c := range active {
+		raw += d.rawSize(c, max(16, 8192/len(active)))
+	}
+	if want := min(raw/64, 1<<26); int64(cap(b.t.Nodes)-len(b.t.Nodes)) < want {
+		b.t.Nodes = slices.Grow(b.t.Nodes, int(want))
+	}
+	for _, s := range streams {
+		if err := s.next(); err != nil {
+			return err
+		}
+	}
+	return d.merge(streams)
+}
+
+// merge builds the model from the records of streams in time order.
+func (d *datReader) merge(streams []*recStream) error {
+	b := d.b
+	pick := func() *recStream {
+		var best *recStream
+		for _, s := range streams {
+			if s.ok && (best == nil || s.rec.ts < best.rec.ts) {
+				best = s
+			}
+		}
+		return best
+	}
+	rs := newRecordState(d)
+	ef := &d.formats
+	for {
+		s := pick()
+		if s == nil {
+			break
+		}
+		r := s.rec
+		if r.lost != 0 {
+			rs.line++
+			b.LostEvents(s.cpu, r.lost, int32(rs.line))
+		}
+		rs.line++
+		line := int32(rs.line)
+		ts := d.tsNS(r.ts)
+		switch r.kind {
+		case recSkip:
+			rs.unknown++
+			rs.lastType = int(r.typ)
+		case evFuncEntry:
+			pid, fn, sym, cpu := r.pid, r.fn, r.sym, s.cpu
+			if err := s.next(); err != nil {
+				return err
+			}
+			task := d.taskOf(rs, pid, cpu)
+			name := d.funcName(rs, sym, fn)
+			// trace-cmd prints an entry followed by its own exit (the next
+			// record of all CPUs) as one leaf line.
+			if n := pick(); n != nil {
+				if x := n.rec; x.kind == evFuncExit && x.pid == pid && x.fn == fn {
+					dur, hasRet := x.dur, x.hasRet
+					var ret string
+					if hasRet {
+						ret = d.retString(x)
+					}
+					if err := n.next(); err != nil {
+						return err
+					}
+					id := leafID(b, task, name, ts, dur, cpu, line)
+					if hasRet {
+						b.SetRet(id, ret)
+					}
+					continue
+				}
+			}
+			enterID(b, task, name, ts, cpu, line)
+			continue
+		case evFuncExit:
+			id := b.Exit(d.taskOf(rs, r.pid, s.cpu), nil, ts, r.dur, s.cpu, line)
+			if r.hasRet {
+				b.SetRet(id, d.retString(r))
+			}
+		default:
+			ev := ef.get(int(r.typ))
+			note := d.eventNote(rs, s.b.arena[r.fn:r.ret], ev)
+			b.Event(d.taskOf(rs, r.pid, s.cpu), []byte(ev.name), note, ts, s.cpu, line)
+		}
+		if err := s.next(); err != nil {
+			return err
+		}
+	}
+	if rs.unknown > 0 {
+		b.Warnf(0, "%d records of event types without a format in the file (last: type %d) were skipped", rs.unknown, rs.lastType)
+	}
+	b.Finish(rs.line)
+	return nil
+}
+
+// enterID is [Builder.Enter] and leafID is [Builder.Leaf] for a name
+// interned already: the merge resolves each function address to a name id
+// once (see [datReader.funcName]) instead of hashing the name of every
+// call, which was a tenth of the reading time.
+func enterID(b *Builder, task int32, name NameID, ts int64, cpu int16, line int32) NodeID {
+	id := b.add(task, name, ts, -1, cpu, line, 0)
+	st := &b.tasks[task]
+	st.open = append(st.open, openCall{id: id, last: None})
+	return id
+}
+
+func leafID(b *Builder, task int32, name NameID, ts, dur int64, cpu int16, line int32) NodeID {
+	return b.add(task, name, ts, dur, cpu, line, FlagLeaf)
+}
