@@ -94,6 +94,15 @@ func Compare(good, bad *parse.Trace, opts Options) (*Result, error) {
 		return nil, fmt.Errorf("no task matches the task selection (good %q, bad %q)", opts.GoodTask, opts.BadTask)
 	}
 	c.pairTasks(opts.GoodTask != "" && opts.BadTask != "")
+	// Rows: about one per call of the larger side, plus what differs.
+	gc, bc := 0, 0
+	for _, u := range c.g.tasks {
+		gc += u.calls
+	}
+	for _, u := range c.b.tasks {
+		bc += u.calls
+	}
+	c.res.Rows = make([]Row, 0, max(gc, bc)+max(gc, bc)/8+len(c.res.Pairs))
 	for pi := range c.res.Pairs {
 		c.alignPair(int32(pi))
 	}
@@ -109,6 +118,9 @@ type comparer struct {
 	g, b *side
 	// scratch
 	gbuf, bbuf []parse.NodeID
+	grs, brs   []run
+	fg, fb     []uint64
+	pending    []work
 	edits      []edit
 	fellBack   int
 	units      [][2]int // per pair: unit indices into g.tasks / b.tasks (-1 none)
@@ -267,20 +279,19 @@ func (c *comparer) alignPair(pi int32) {
 		}
 		c.gbuf = c.g.children(w.g, c.gbuf)
 		c.bbuf = c.b.children(w.b, c.bbuf)
-		gs := append([]parse.NodeID(nil), c.gbuf...)
-		bs := append([]parse.NodeID(nil), c.bbuf...)
-		stack = c.alignChildren(w.row, gs, bs, stack)
+		stack = c.alignChildren(w.row, c.gbuf, c.bbuf, stack)
 	}
 }
 
 // alignChildren aligns two sibling lists under row parent, creating rows,
 // and returns the work stack with the matched pairs to descend into.
 func (c *comparer) alignChildren(parent int32, gs, bs []parse.NodeID, stack []work) []work {
-	gr := runs(c.g, gs, nil)
-	br := runs(c.b, bs, nil)
+	c.grs = runs(c.g, gs, c.grs)
+	c.brs = runs(c.b, bs, c.brs)
+	gr, br := c.grs, c.brs
 	c.edits = c.alignRuns(gr, br, c.edits)
 	last := None
-	var pending []work
+	pending := c.pending[:0]
 	for _, e := range c.edits {
 		switch e.op {
 		case OpSame:
@@ -308,6 +319,7 @@ func (c *comparer) alignChildren(parent int32, gs, bs []parse.NodeID, stack []wo
 	for i := len(pending) - 1; i >= 0; i-- {
 		stack = append(stack, pending[i])
 	}
+	c.pending = pending[:0]
 	return stack
 }
 
@@ -319,9 +331,9 @@ func (c *comparer) alignChildren(parent int32, gs, bs []parse.NodeID, stack []wo
 // that went another way (inet_recvmsg calling tcp_recvmsg instead of
 // tcp_bpf_recvmsg) is still matched with its counterpart.
 func (c *comparer) alignRuns(gr, br []run, out []edit) []edit {
-	fine := func(s *side, rs []run) []uint64 {
-		t := make([]uint64, len(rs))
-		for i, r := range rs {
+	fine := func(s *side, rs []run, t []uint64) []uint64 {
+		t = t[:0]
+		for _, r := range rs {
 			ck := int32(-1)
 			for ch := s.t.Nodes[r.first].FirstChild; ch != parse.None; ch = s.t.Nodes[ch].NextSibling {
 				if s.included(ch) {
@@ -329,11 +341,21 @@ func (c *comparer) alignRuns(gr, br []run, out []edit) []edit {
 					break
 				}
 			}
-			t[i] = uint64(uint32(r.key))<<32 | uint64(uint32(ck))
+			t = append(t, uint64(uint32(r.key))<<32|uint64(uint32(ck)))
 		}
 		return t
 	}
-	fg, fb := fine(c.g, gr), fine(c.b, br)
+	c.fg, c.fb = fine(c.g, gr, c.fg), fine(c.b, br, c.fb)
+	fg, fb := c.fg, c.fb
+	out = out[:0]
+	if slices.Equal(fg, fb) {
+		// The common case: both sides made the same calls in the same
+		// order, whatever happened below them.
+		for i := range fg {
+			out = append(out, edit{OpSame, int32(i), int32(i)})
+		}
+		return out
+	}
 	// Dense token ids, ordered by value so that the alignment does not
 	// depend on which side is which.
 	all := append(append([]uint64(nil), fg...), fb...)
@@ -351,7 +373,6 @@ func (c *comparer) alignRuns(gr, br []run, out []edit) []edit {
 	if fell {
 		c.fellBack++
 	}
-	out = out[:0]
 	for i := 0; i < len(first); {
 		if first[i].op == OpSame {
 			out = append(out, first[i])
