@@ -21,6 +21,7 @@ type Builder struct {
 	unknown  NameID
 	orphans  int
 	unclosed int
+	size     *inputSize // the input being read, for sizing Nodes, or nil
 }
 
 type openCall struct {
@@ -190,18 +191,35 @@ func (b *Builder) add(task int32, name NameID, ts, dur int64, cpu int16, line in
 	return id
 }
 
-// growNodes doubles the node slice's capacity. append grows large slices
-// by a quarter at a time, which for millions of nodes copies the whole slice
-// a dozen times over: most of the parsing time of a large capture.
+// growNodes grows the node slice's capacity: to what the part of the
+// input read so far projects for the whole input, with an eighth to spare,
+// or else to double. append grows large slices by a quarter at a time,
+// which for millions of nodes copies the whole slice a dozen times over:
+// most of the parsing time of a large capture.
 func (b *Builder) growNodes() {
-	n := 2 * cap(b.t.Nodes)
-	if n < 1024 {
-		n = 1024
+	c := int64(cap(b.t.Nodes))
+	n := 2 * c
+	if total, done := b.size.total(), b.size.done(); total > done && done > 0 {
+		p := int64(float64(len(b.t.Nodes)) * float64(total) / float64(done))
+		n = max(p+p/8, c+c/4)
+	}
+	b.reserve(max(n, 1024))
+}
+
+// reserve makes room for n nodes in all.
+func (b *Builder) reserve(n int64) {
+	n = min(n, maxNodes)
+	if n <= int64(cap(b.t.Nodes)) {
+		return
 	}
 	nodes := make([]Node, len(b.t.Nodes), n)
 	copy(nodes, b.t.Nodes)
 	b.t.Nodes = nodes
 }
+
+// maxNodes bounds what reserve asks for from an estimate; append grows
+// past it if a trace needs more.
+const maxNodes = 1 << 28
 
 // Enter records the entry of a call that has callees ("func() {").
 // ts is the entry time in ns or -1.

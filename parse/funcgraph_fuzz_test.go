@@ -33,7 +33,16 @@ func fuzzParse(t *testing.T, data []byte, f Format, parse func(*Builder, *bufio.
 func FuzzTraceCmd(f *testing.F) {
 	fuzzSeeds(f, "sockmap-bad.report", "synthetic-*.report", "report_*.txt")
 	f.Add([]byte("  a-1 [000] 1.000001: funcgraph_exit:  1.000 us |  } /* f */ (1)\n  a-1 [000] 1.0: funcgraph_entry: func=0x1 depth=0\n"))
-	f.Fuzz(func(t *testing.T, data []byte) { fuzzParse(t, data, FormatTraceCmd, parseTraceCmd) })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fuzzParse(t, data, FormatTraceCmd, parseTraceCmd)
+		// The one-pass reading of common lines must agree with the
+		// general one.
+		fast, slow, ferr, serr := readBothWays(t, data, 64)
+		if (ferr == nil) != (serr == nil) {
+			t.Fatalf("errors differ: %v, %v", ferr, serr)
+		}
+		sameTrace(t, "fuzz", fast, slow)
+	})
 }
 
 func FuzzFtrace(f *testing.F) {

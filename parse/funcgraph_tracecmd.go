@@ -147,6 +147,12 @@ func (p *tcParser) task(comm []byte, pid int32, cpu int16) int32 {
 
 // parseTraceCmd reads trace-cmd report output.
 func parseTraceCmd(b *Builder, r *bufio.Reader) error {
+	return readTraceCmd(b, r, true)
+}
+
+// readTraceCmd reads trace-cmd report output, trying fastGraph on each
+// line first when fast is set (tests compare the two ways).
+func readTraceCmd(b *Builder, r *bufio.Reader, fast bool) error {
 	p := &tcParser{b: b, stack: stackNote{id: None}}
 	for i := range p.last {
 		p.last[i].pid, p.last[i].task = -1, -1
@@ -173,6 +179,9 @@ func parseTraceCmd(b *Builder, r *bufio.Reader) error {
 			continue
 		}
 		p.stack.flush(b)
+		if fast && p.fastGraph(s, n) {
+			continue
+		}
 		if !cutTraceCmd(s, &l) {
 			p.other(trimRight(s), n)
 			continue
@@ -193,6 +202,177 @@ func parseTraceCmd(b *Builder, r *bufio.Reader) error {
 	p.stack.flush(b)
 	b.Finish(lr.n)
 	return lr.readError(b)
+}
+
+// Prefixes of the two function_graph events, as fastGraph expects them.
+const (
+	entryEvent = "funcgraph_entry:"
+	exitEvent  = "funcgraph_exit:"
+)
+
+// fastGraph reads the common function_graph line, s with its leading
+// spaces trimmed,
+//
+//	comm-pid [cpu] ts: funcgraph_entry|funcgraph_exit: [[+] N.N us] |  func() {|func();|}
+//
+// in one pass, and reports whether it did. It reads exactly what
+// cutTraceCmd, graph and parseFn read from such a line, and leaves any
+// other line (other events, the latency column, arguments, return values,
+// comments, anything to warn about) to them, so the two ways agree
+// (TestFastGraphAgrees and FuzzTraceCmd check it).
+func (p *tcParser) fastGraph(s []byte, n int) bool {
+	// cutTraceCmd: the CPU is the first "[" preceded by a space, and
+	// atoi reads at most 9 digits.
+	lb := bytes.IndexByte(s, '[')
+	if lb < 1 || !isSpace(s[lb-1]) {
+		return false
+	}
+	rb, cpu := lb+1, 0
+	for rb < len(s) && isDigit(s[rb]) && rb-lb <= 9 {
+		cpu = cpu*10 + int(s[rb]-'0')
+		rb++
+	}
+	if rb == lb+1 || rb >= len(s) || s[rb] != ']' || cpu > 1<<14 {
+		return false
+	}
+	// comm-pid, split at the dash before the trailing digits.
+	e := len(trimRight(s[:lb]))
+	d, pid, mul := e, int32(0), int32(1)
+	for d > 0 && isDigit(s[d-1]) && e-d < 9 {
+		d--
+		pid += int32(s[d]-'0') * mul
+		mul *= 10
+	}
+	if d == e || d == 0 || s[d-1] != '-' {
+		return false
+	}
+	comm := s[:d-1]
+	// "ts: " with no latency column, read as parseFixed(ts, 9) does.
+	rest := trimLeft(s[rb+1:])
+	var ts int64
+	i, digits := 0, 0
+	for i < len(rest) && isDigit(rest[i]) {
+		ts = ts*10 + int64(rest[i]-'0')
+		i++
+		digits++
+	}
+	if digits == 0 || digits > 10 {
+		return false
+	}
+	frac := 0
+	if i < len(rest) && rest[i] == '.' {
+		for i++; i < len(rest) && isDigit(rest[i]); i++ {
+			if frac < 9 {
+				ts = ts*10 + int64(rest[i]-'0')
+				frac++
+			}
+		}
+	}
+	if i+1 >= len(rest) || rest[i] != ':' || !isSpace(rest[i+1]) {
+		return false
+	}
+	for ; frac < 9; frac++ {
+		ts *= 10
+	}
+	rest = trimLeft(rest[i+1:])
+	var entry bool
+	switch {
+	case len(rest) >= len(entryEvent) && string(rest[:len(entryEvent)]) == entryEvent:
+		entry, rest = true, rest[len(entryEvent):]
+	case len(rest) >= len(exitEvent) && string(rest[:len(exitEvent)]) == exitEvent:
+		rest = rest[len(exitEvent):]
+	default:
+		return false
+	}
+	// graph: "|" alone, or a duration "[mark ]N[.N] us" and "|", read as
+	// parseDuration does (with a space before "us").
+	body := trimRight(trimLeft(rest))
+	if len(body) == 0 {
+		return false
+	}
+	dur, j := int64(-1), 0
+	if body[0] != '|' {
+		if isOverheadMark(body[0]) {
+			if len(body) < 2 || !isSpace(body[1]) {
+				return false
+			}
+			j = len(body) - len(trimLeft(body[1:]))
+		}
+		k := j
+		dur = 0
+		for j < len(body) && isDigit(body[j]) {
+			dur = dur*10 + int64(body[j]-'0')
+			j++
+		}
+		if j == k || j-k > 10 {
+			return false
+		}
+		frac := 0
+		if j < len(body) && body[j] == '.' {
+			for j++; j < len(body) && isDigit(body[j]); j++ {
+				if frac < 3 {
+					dur = dur*10 + int64(body[j]-'0')
+					frac++
+				}
+			}
+		}
+		for ; frac < 3; frac++ {
+			dur *= 10
+		}
+		if j >= len(body) || !isSpace(body[j]) {
+			return false
+		}
+		j = len(body) - len(trimLeft(body[j:]))
+		if j+2 > len(body) || body[j] != 'u' || body[j+1] != 's' {
+			return false
+		}
+		j = len(body) - len(trimLeft(body[j+2:]))
+		if j >= len(body) || body[j] != '|' {
+			return false
+		}
+	}
+	// parseFn: "}", "func();" or "func() {" and nothing more.
+	fn := trimLeft(body[j+1:])
+	if len(fn) == 0 {
+		return false
+	}
+	kind := fnExit
+	var name []byte
+	if fn[0] == '}' {
+		if len(fn) != 1 || entry {
+			return false
+		}
+	} else {
+		if !entry || fn[0] == '/' {
+			return false
+		}
+		open := bytes.IndexByte(fn, '(')
+		if open <= 0 {
+			return false
+		}
+		switch string(fn[open:]) {
+		case "();":
+			kind = fnLeaf
+		case "() {":
+			kind = fnEnter
+		default:
+			return false
+		}
+		name = fn[:open]
+		if isSpace(name[len(name)-1]) {
+			name = trimRight(name)
+		}
+	}
+	task := p.task(comm, pid, int16(cpu))
+	switch kind {
+	case fnEnter:
+		p.b.Enter(task, name, ts, int16(cpu), int32(n))
+	case fnLeaf:
+		p.b.Leaf(task, name, ts, dur, int16(cpu), int32(n))
+	default:
+		p.b.Exit(task, nil, ts, dur, int16(cpu), int32(n))
+	}
+	return true
 }
 
 // other reads a line that is not an event: the preamble, lost events.
