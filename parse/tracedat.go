@@ -49,7 +49,9 @@ func ParseTraceDat(name string, r io.ReaderAt, size int64) (t *Trace, err error)
 			t, err = nil, &Error{File: name, Offset: -1, Msg: fmt.Sprintf("internal error reading trace.dat input: %v", p)}
 		}
 	}()
-	b := NewBuilder(name, FormatTraceDat, size)
+	// No size hint: the reader sizes the nodes itself, from the trace
+	// data rather than the file (see datReader.run).
+	b := NewBuilder(name, FormatTraceDat, 0)
 	if err := readTraceDat(b, r, size); err != nil {
 		return nil, err
 	}

@@ -24,21 +24,27 @@ import (
 // the records before it, so the merge reports it where a sequential reader
 // would have met it: the same error for the same file, every time.
 
-// datRec is one ring-buffer record, decoded into what the merge needs.
+// datRec is one ring-buffer record, decoded into what the merge needs. It
+// is kept small (40 bytes): millions of them pass through the batches.
 type datRec struct {
 	ts  uint64 // ring-buffer timestamp (see [datReader.tsNS])
 	fn  uint64 // funcgraph: the function address; other events: start of the record in the batch arena
-	ret uint64 // funcgraph_exit: the raw return value; other events: end of the record in the arena
-	dur int64  // funcgraph_exit: rettime - calltime, or -1
-	// lost is the number of events lost just before the record: 0, a
-	// count, or -1 for an unknown number.
-	lost   int64
-	pid    int32
-	sym    int32  // funcgraph_entry: the kallsyms index of fn, or -1
-	typ    uint32 // the event type (common_type)
-	kind   eventKind
-	hasRet bool
+	dur int64  // funcgraph_exit: rettime - calltime, or -1; other events: end of the record in the arena
+	pid int32
+	// aux is, for a funcgraph_entry, the kallsyms index of fn or -1; for a
+	// funcgraph_exit with a return value, the value's index in the batch's
+	// rets.
+	aux   int32
+	typ   uint32 // the event type (common_type)
+	kind  eventKind
+	flags uint8 // recLost, recRet
 }
+
+// datRec flags.
+const (
+	recLost = 1 << iota // events were lost just before: the next count in the batch's lost
+	recRet              // a funcgraph_exit with a return value
+)
 
 // recSkip is the kind of a record whose type has no usable format.
 const recSkip eventKind = 255
@@ -46,8 +52,85 @@ const recSkip eventKind = 255
 // datBatch carries records of one CPU from its goroutine to the merge.
 type datBatch struct {
 	recs  []datRec
-	arena []byte // raw records of other events, which the merge renders
-	err   error  // what ended the CPU's data after recs, if not its end
+	arena []byte   // raw records of other events, which the merge renders
+	rets  []uint64 // raw return values of funcgraph_exit records
+	lost  []int64  // events lost (-1: an unknown number), one per recLost record, in order
+	err   error    // what ended the CPU's data after recs, if not its end
+}
+
+// fieldLoc is where an integer field lies in a record; size 0 when the
+// event has no such field, or not one of 1, 2, 4 or 8 bytes.
+type fieldLoc struct {
+	off    uint32
+	size   uint8
+	signed bool
+}
+
+func locOf(fl *fmtField) fieldLoc {
+	switch fl.size {
+	case 1, 2, 4, 8:
+		return fieldLoc{off: uint32(fl.offset), size: uint8(fl.size), signed: fl.signed}
+	}
+	return fieldLoc{}
+}
+
+// recPlan says which fields decodeRec reads from the records of one event
+// type, worked out once from its format rather than per record.
+type recPlan struct {
+	kind                               eventKind // recSkip without a usable format
+	pid, fn, calltime, rettime, retval fieldLoc
+}
+
+// makePlans builds the plan of every event type, indexed by type.
+func (d *datReader) makePlans() {
+	ef := &d.formats
+	d.plans = make([]recPlan, len(ef.byID))
+	for i, ev := range ef.byID {
+		p := &d.plans[i]
+		p.kind = recSkip
+		if ev == nil || ev.pid < 0 {
+			continue
+		}
+		p.kind, p.pid = ev.kind, locOf(&ev.fields[ev.pid])
+		for _, f := range []struct {
+			i   int
+			loc *fieldLoc
+		}{{ev.fn, &p.fn}, {ev.calltime, &p.calltime}, {ev.rettime, &p.rettime}, {ev.retval, &p.retval}} {
+			if f.i >= 0 {
+				*f.loc = locOf(&ev.fields[f.i])
+			}
+		}
+	}
+}
+
+// load reads the integer field at l of a record, sign-extended when it is
+// signed; ok is false when the record is too short or there is no field.
+func (f *datFile) load(rec []byte, l fieldLoc) (v uint64, ok bool) {
+	end := int(l.off) + int(l.size)
+	if l.size == 0 || end > len(rec) {
+		return 0, false
+	}
+	b := rec[l.off:end]
+	switch len(b) {
+	case 8:
+		return f.u64(b), true
+	case 4:
+		v = uint64(f.u32(b))
+		if l.signed {
+			v = uint64(int64(int32(v)))
+		}
+	case 2:
+		v = uint64(f.u16(b))
+		if l.signed {
+			v = uint64(int64(int16(v)))
+		}
+	default:
+		v = uint64(b[0])
+		if l.signed {
+			v = uint64(int64(int8(b[0])))
+		}
+	}
+	return v, true
 }
 
 // Batch geometry: per CPU, datBatches batches of up to datBatchRecs
@@ -68,14 +151,31 @@ type recStream struct {
 	free chan<- *datBatch
 	b    *datBatch
 	i    int
+	li   int // the current record's count in b.lost, when it has recLost
 	ok   bool
 	rec  *datRec // the current record, valid while ok and until next
 }
+
+// lost returns the number of events lost just before the current record:
+// 0, a count, or -1 for an unknown number.
+func (s *recStream) lost() int64 {
+	if s.rec.flags&recLost == 0 {
+		return 0
+	}
+	return s.b.lost[s.li]
+}
+
+// ret returns the raw return value of the current record, a funcgraph_exit
+// with recRet.
+func (s *recStream) ret() uint64 { return s.b.rets[s.rec.aux] }
 
 // next moves to the CPU's next record (ok is false at its end). It hands
 // the finished batch back, so a record must not be used after next.
 func (s *recStream) next() error {
 	if s.b != nil {
+		if s.rec.flags&recLost != 0 {
+			s.li++
+		}
 		s.i++
 		if s.i < len(s.b.recs) {
 			s.rec = &s.b.recs[s.i]
@@ -90,7 +190,7 @@ func (s *recStream) next() error {
 	}
 	for b := range s.full {
 		if len(b.recs) > 0 {
-			s.b, s.i, s.rec, s.ok = b, 0, &b.recs[0], true
+			s.b, s.i, s.li, s.rec, s.ok = b, 0, 0, &b.recs[0], true
 			return nil
 		}
 		err := b.err
@@ -116,7 +216,7 @@ func (d *datReader) decodeCPU(s *cpuStream, full chan<- *datBatch, free <-chan *
 		case <-done:
 			return
 		}
-		b.recs, b.arena, b.err = b.recs[:0], b.arena[:0], nil
+		b.recs, b.arena, b.rets, b.lost, b.err = b.recs[:0], b.arena[:0], b.rets[:0], b.lost[:0], nil
 		end := d.fillBatch(s, b, &opened)
 		select {
 		case full <- b:
@@ -162,57 +262,60 @@ func (d *datReader) fillBatch(s *cpuStream, b *datBatch, opened *bool) (end bool
 // decodeRec appends the record rec to b: the fields the merge needs of a
 // funcgraph record, the raw bytes of other events.
 func (d *datReader) decodeRec(rec []byte, ts uint64, lost int64, b *datBatch, syms *symCache) {
-	typ, _ := d.fieldVal(rec, &d.typeField)
-	r := datRec{ts: ts, lost: lost, typ: uint32(typ), kind: recSkip}
-	if ev := d.formats.get(int(typ)); ev != nil && ev.pid >= 0 {
-		pid, _ := d.fieldVal(rec, &ev.fields[ev.pid])
-		r.pid, r.kind = int32(pid), ev.kind
-		switch ev.kind {
+	f := d.f
+	typ, _ := f.load(rec, d.typeLoc)
+	r := datRec{ts: ts, typ: uint32(typ), kind: recSkip}
+	if lost != 0 {
+		r.flags |= recLost
+		b.lost = append(b.lost, lost)
+	}
+	if typ < uint64(len(d.plans)) && d.plans[typ].kind != recSkip {
+		p := &d.plans[typ]
+		pid, _ := f.load(rec, p.pid)
+		r.pid, r.kind = int32(pid), p.kind
+		switch p.kind {
 		case evFuncEntry:
-			r.fn, _ = d.fieldVal(rec, &ev.fields[ev.fn])
-			r.sym = syms.lookup(&d.syms, r.fn)
+			r.fn, _ = f.load(rec, p.fn)
+			r.aux = syms.lookup(&d.syms, r.fn)
 		case evFuncExit:
-			r.fn, _ = d.fieldVal(rec, &ev.fields[ev.fn])
-			r.dur, r.ret, r.hasRet = d.exitFields(rec, ev)
+			r.fn, _ = f.load(rec, p.fn)
+			ct, ok1 := f.load(rec, p.calltime)
+			rt, ok2 := f.load(rec, p.rettime)
+			r.dur = -1
+			if ok1 && ok2 && rt >= ct && rt-ct < 1<<62 {
+				r.dur = int64(rt - ct)
+			}
+			if v, ok := f.load(rec, p.retval); ok {
+				r.flags |= recRet
+				r.aux = int32(len(b.rets))
+				b.rets = append(b.rets, v)
+			}
 		default:
 			r.fn = uint64(len(b.arena))
 			b.arena = append(b.arena, rec...)
-			r.ret = uint64(len(b.arena))
+			r.dur = int64(len(b.arena))
 		}
 	}
 	b.recs = append(b.recs, r)
 }
 
-// exitFields returns the duration (rettime - calltime) of a funcgraph_exit
-// and its raw return value when the kernel records one.
-func (d *datReader) exitFields(rec []byte, ev *eventFormat) (dur int64, ret uint64, hasRet bool) {
-	ct, ok1 := d.fieldVal(rec, &ev.fields[ev.calltime])
-	rt, ok2 := d.fieldVal(rec, &ev.fields[ev.rettime])
-	dur = -1
-	if ok1 && ok2 && rt >= ct && rt-ct < 1<<62 {
-		dur = int64(rt - ct)
-	}
-	if ev.retval >= 0 {
-		ret, hasRet = d.fieldVal(rec, &ev.fields[ev.retval])
-	}
-	return dur, ret, hasRet
-}
-
-// retString renders the return value of the funcgraph_exit r as
+// retString renders the return value v of a funcgraph_exit of type typ as
 // trace-cmd prints it.
-func (d *datReader) retString(r *datRec) string {
-	ev := d.formats.get(int(r.typ))
+func (d *datReader) retString(typ uint32, v uint64) string {
+	ev := d.formats.get(int(typ))
 	fl := &ev.fields[ev.retval]
-	if fl.signed || fl.size == 8 && int64(r.ret) < 0 && int64(r.ret) > -4096 {
-		return strconv.FormatInt(int64(r.ret), 10)
+	if fl.signed || fl.size == 8 && int64(v) < 0 && int64(v) > -4096 {
+		return strconv.FormatInt(int64(v), 10)
 	}
-	return "0x" + strconv.FormatUint(r.ret, 16)
+	return "0x" + strconv.FormatUint(v, 16)
 }
 
 // rawSize estimates the bytes of ring-buffer pages CPU c holds once
 // decompressed, from the chunk headers (at most limit of them, the rest
 // extrapolated). It only sizes the model: a corrupt header ends the count
-// and is reported when the data is read.
+// and is reported when the data is read. The estimate is at most
+// datMaxRawRatio times the compressed size, so that a file claiming huge
+// chunks cannot make the reader reserve memory it will not use.
 func (d *datReader) rawSize(c datCPU, limit int) int64 {
 	f := d.f
 	if !d.top.compressed || c.size < 4 {
@@ -229,14 +332,22 @@ func (d *datReader) rawSize(c datCPU, limit int) int64 {
 		if _, err := f.ra.ReadAt(h[:], off); err != nil {
 			break
 		}
-		raw += int64(f.order.Uint32(h[4:]))
-		off += 8 + int64(f.order.Uint32(h[:]))
+		z, u := int64(f.order.Uint32(h[:])), int64(f.order.Uint32(h[4:]))
+		if u > maxDatSection || u > z*maxDatRatio+4096 {
+			break // decompress rejects it
+		}
+		raw += u
+		off += 8 + z
 	}
 	if n > 0 && off > c.off+4 && off < end {
 		raw += int64(float64(raw) * float64(end-off) / float64(off-c.off-4))
 	}
-	return raw
+	return min(raw, c.size*datMaxRawRatio)
 }
+
+// datMaxRawRatio bounds the compression ratio [datReader.rawSize] assumes;
+// function_graph records compress about 3.5 times with zstd.
+const datMaxRawRatio = 16
 
 // run merges the per-CPU record streams of the top-level buffer in time
 // order, as `trace-cmd report` does (earliest timestamp first, the lower
@@ -295,13 +406,28 @@ func (d *datReader) run() error {
 	if !ef.haveCommon {
 		ef.typeOff, ef.typeSize = 0, 2
 	}
-	d.typeField = fmtField{offset: ef.typeOff, size: ef.typeSize}
+	d.typeLoc = locOf(&fmtField{offset: ef.typeOff, size: ef.typeSize})
+	d.makePlans()
 	if d.top.compressed && d.f.compName == "zstd" && d.f.zstd == nil && len(active) > 0 {
 		// Made here, before the goroutines share it.
 		var err error
 		if d.f.zstd, err = newZstdDecoder(); err != nil {
 			return &Error{File: d.f.name, Offset: active[0].off, Msg: "starting the zstd decoder", Err: err}
 		}
+	}
+
+	// Size the node slice once from the raw size of the CPU data, rather
+	// than growing (and copying) it: a function_graph call takes an entry
+	// and an exit record, at least 68 bytes with their headers. This comes
+	// before the goroutines start: the garbage collection that so large an
+	// allocation may start must not wait for them to leave the decoder's
+	// assembly loops, where they cannot be preempted.
+	var raw int64
+	for _, c := range active {
+		raw += d.rawSize(c, max(16, 8192/len(active)))
+	}
+	if want := min(raw/64, 1<<26); int64(cap(b.t.Nodes)-len(b.t.Nodes)) < want {
+		b.t.Nodes = slices.Grow(b.t.Nodes, int(want))
 	}
 
 	// One goroutine per CPU decodes its data; stop ends them all.
@@ -324,16 +450,6 @@ func (d *datReader) run() error {
 		s := d.newStream(c)
 		wg.Go(func() { d.decodeCPU(s, full, free, done) })
 		streams = append(streams, &recStream{cpu: int16(c.cpu), full: full, free: free})
-	}
-	// While the goroutines start decoding, size the node slice once from the raw size of the CPU data, rather
-	// than growing (and copying) it: a function_graph call takes an entry
-	// and an exit record, at least 68 bytes with their headers.
-	var raw int64
-	for _, c := range active {
-		raw += d.rawSize(c, max(16, 8192/len(active)))
-	}
-	if want := min(raw/64, 1<<26); int64(cap(b.t.Nodes)-len(b.t.Nodes)) < want {
-		b.t.Nodes = slices.Grow(b.t.Nodes, int(want))
 	}
 	for _, s := range streams {
 		if err := s.next(); err != nil {
@@ -363,9 +479,9 @@ func (d *datReader) merge(streams []*recStream) error {
 			break
 		}
 		r := s.rec
-		if r.lost != 0 {
+		if lost := s.lost(); lost != 0 {
 			rs.line++
-			b.LostEvents(s.cpu, r.lost, int32(rs.line))
+			b.LostEvents(s.cpu, lost, int32(rs.line))
 		}
 		rs.line++
 		line := int32(rs.line)
@@ -375,7 +491,7 @@ func (d *datReader) merge(streams []*recStream) error {
 			rs.unknown++
 			rs.lastType = int(r.typ)
 		case evFuncEntry:
-			pid, fn, sym, cpu := r.pid, r.fn, r.sym, s.cpu
+			pid, fn, sym, cpu := r.pid, r.fn, r.aux, s.cpu
 			if err := s.next(); err != nil {
 				return err
 			}
@@ -385,10 +501,10 @@ func (d *datReader) merge(streams []*recStream) error {
 			// record of all CPUs) as one leaf line.
 			if n := pick(); n != nil {
 				if x := n.rec; x.kind == evFuncExit && x.pid == pid && x.fn == fn {
-					dur, hasRet := x.dur, x.hasRet
+					dur, hasRet := x.dur, x.flags&recRet != 0
 					var ret string
 					if hasRet {
-						ret = d.retString(x)
+						ret = d.retString(x.typ, n.ret())
 					}
 					if err := n.next(); err != nil {
 						return err
@@ -404,12 +520,12 @@ func (d *datReader) merge(streams []*recStream) error {
 			continue
 		case evFuncExit:
 			id := b.Exit(d.taskOf(rs, r.pid, s.cpu), nil, ts, r.dur, s.cpu, line)
-			if r.hasRet {
-				b.SetRet(id, d.retString(r))
+			if r.flags&recRet != 0 {
+				b.SetRet(id, d.retString(r.typ, s.ret()))
 			}
 		default:
 			ev := ef.get(int(r.typ))
-			note := d.eventNote(rs, s.b.arena[r.fn:r.ret], ev)
+			note := d.eventNote(rs, s.b.arena[r.fn:r.dur], ev)
 			b.Event(d.taskOf(rs, r.pid, s.cpu), []byte(ev.name), note, ts, s.cpu, line)
 		}
 		if err := s.next(); err != nil {

@@ -79,12 +79,13 @@ type datReader struct {
 	top      *datBuffer
 	others   []string // names of the other buffers (instances)
 
-	hdr       pageHeader
-	formats   eventFormats
-	typeField fmtField // common_type, read first in every record
-	syms      kallsyms
-	printk    map[uint64]string
-	comms     map[int32]string
+	hdr     pageHeader
+	formats eventFormats
+	typeLoc fieldLoc  // common_type, read first in every record
+	plans   []recPlan // by event type: what to read of its records
+	syms    kallsyms
+	printk  map[uint64]string
+	comms   map[int32]string
 }
 
 func newDatReader(f *datFile, b *Builder) *datReader {

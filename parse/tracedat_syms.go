@@ -26,6 +26,7 @@ type ksym struct {
 // Like libtraceevent it stops at the first line it cannot read.
 func (k *kallsyms) parse(text []byte) {
 	k.text = text
+	k.syms = make([]ksym, 0, bytes.Count(text, []byte{'\n'})+1)
 	for p := 0; p < len(text); {
 		end := bytes.IndexByte(text[p:], '\n')
 		if end < 0 {
