@@ -455,6 +455,8 @@ func lostEvents(s []byte) (cpu int16, count int64, ok bool) {
 	}
 	in := s[1 : len(s)-1]
 	switch {
+	case string(in) == "LOST EVENTS":
+		in = nil // the prefix and suffix share the space
 	case bytes.HasPrefix(in, []byte("LOST ")) && bytes.HasSuffix(in, []byte(" EVENTS")):
 		in = trim(in[5 : len(in)-7])
 	case bytes.HasSuffix(in, []byte("EVENTS DROPPED")):
