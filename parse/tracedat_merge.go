@@ -264,39 +264,42 @@ func (d *datReader) fillBatch(s *cpuStream, b *datBatch, opened *bool) (end bool
 func (d *datReader) decodeRec(rec []byte, ts uint64, lost int64, b *datBatch, syms *symCache) {
 	f := d.f
 	typ, _ := f.load(rec, d.typeLoc)
-	r := datRec{ts: ts, typ: uint32(typ), kind: recSkip}
+	n := len(b.recs)
+	b.recs = b.recs[:n+1] // the caller leaves room
+	r := &b.recs[n]
+	*r = datRec{ts: ts, typ: uint32(typ), kind: recSkip}
 	if lost != 0 {
 		r.flags |= recLost
 		b.lost = append(b.lost, lost)
 	}
-	if typ < uint64(len(d.plans)) && d.plans[typ].kind != recSkip {
-		p := &d.plans[typ]
-		pid, _ := f.load(rec, p.pid)
-		r.pid, r.kind = int32(pid), p.kind
-		switch p.kind {
-		case evFuncEntry:
-			r.fn, _ = f.load(rec, p.fn)
-			r.aux = syms.lookup(&d.syms, r.fn)
-		case evFuncExit:
-			r.fn, _ = f.load(rec, p.fn)
-			ct, ok1 := f.load(rec, p.calltime)
-			rt, ok2 := f.load(rec, p.rettime)
-			r.dur = -1
-			if ok1 && ok2 && rt >= ct && rt-ct < 1<<62 {
-				r.dur = int64(rt - ct)
-			}
-			if v, ok := f.load(rec, p.retval); ok {
-				r.flags |= recRet
-				r.aux = int32(len(b.rets))
-				b.rets = append(b.rets, v)
-			}
-		default:
-			r.fn = uint64(len(b.arena))
-			b.arena = append(b.arena, rec...)
-			r.dur = int64(len(b.arena))
-		}
+	if typ >= uint64(len(d.plans)) || d.plans[typ].kind == recSkip {
+		return
 	}
-	b.recs = append(b.recs, r)
+	p := &d.plans[typ]
+	pid, _ := f.load(rec, p.pid)
+	r.pid, r.kind = int32(pid), p.kind
+	switch p.kind {
+	case evFuncEntry:
+		r.fn, _ = f.load(rec, p.fn)
+		r.aux = syms.lookup(&d.syms, r.fn)
+	case evFuncExit:
+		r.fn, _ = f.load(rec, p.fn)
+		ct, ok1 := f.load(rec, p.calltime)
+		rt, ok2 := f.load(rec, p.rettime)
+		r.dur = -1
+		if ok1 && ok2 && rt >= ct && rt-ct < 1<<62 {
+			r.dur = int64(rt - ct)
+		}
+		if v, ok := f.load(rec, p.retval); ok {
+			r.flags |= recRet
+			r.aux = int32(len(b.rets))
+			b.rets = append(b.rets, v)
+		}
+	default:
+		r.fn = uint64(len(b.arena))
+		b.arena = append(b.arena, rec...)
+		r.dur = int64(len(b.arena))
+	}
 }
 
 // retString renders the return value v of a funcgraph_exit of type typ as

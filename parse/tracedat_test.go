@@ -2,12 +2,15 @@ package parse
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tracediff/tracediff/internal/testutil"
 )
@@ -122,8 +125,18 @@ func TestTraceDatErrors(t *testing.T) {
 }
 
 // TestTraceDatTruncated cuts real captures at 100 random offsets each: every
-// cut gives an error (a trace.dat ends with its options), never a panic.
+// cut gives an error (a trace.dat ends with its options), never a panic,
+// and the per-CPU decoding goroutines end with the read.
 func TestTraceDatTruncated(t *testing.T) {
+	before := runtime.NumGoroutine()
+	defer func() {
+		for i := 0; i < 100 && runtime.NumGoroutine() > before; i++ {
+			time.Sleep(10 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			t.Errorf("%d goroutines before the reads, %d after", before, n)
+		}
+	}()
 	files := testutil.Glob(t, filepath.Join("testdata", "tracedat", "*.dat"))
 	if c := corpusFileIfPresent(t, "sockmap-bad.dat"); c != "" {
 		files = append(files, c)
@@ -148,6 +161,40 @@ func TestTraceDatTruncated(t *testing.T) {
 				t.Errorf("%s cut at %d: %v", filepath.Base(path), n, err)
 			}
 		}
+	}
+}
+
+// TestTraceDatErrorStopsDecoders: when one CPU's data turns out corrupt
+// while another CPU still has records to hand over, the read returns the
+// error and every decoding goroutine ends.
+func TestTraceDatErrorStopsDecoders(t *testing.T) {
+	s := datTestSpec(7, "none", false, false)
+	const mark = 0x0123456789abcdef // CPU 0's page timestamp, to find it
+	s.cpus[0] = []datPage{{ts: mark, events: []rbEvent{{payload: s.entry(100, addrDoWork, 0)}}}}
+	s.cpus[1] = nil
+	for i := uint64(0); i < 4000; i++ { // more records than its batches hold
+		ts := mark + 1 + i*1000
+		s.cpus[1] = append(s.cpus[1], datPage{ts: ts, events: []rbEvent{
+			{payload: s.entry(200, addrHelper, 0)},
+			{delta: 10, payload: s.exit(200, addrHelper, 0, ts, ts+10)},
+		}})
+	}
+	data := s.bytes()
+	i := bytes.Index(data, binary.LittleEndian.AppendUint64(nil, mark))
+	if i < 0 {
+		t.Fatal("CPU 0's page not found")
+	}
+	binary.LittleEndian.PutUint64(data[i+8:], 1<<20) // its commit: past the page
+	before := runtime.NumGoroutine()
+	_, err := ParseTraceDat("x.dat", bytes.NewReader(data), int64(len(data)))
+	if err == nil || !strings.Contains(err.Error(), "(CPU 0) to commit at most") {
+		t.Fatalf("got %v, want an error about CPU 0's page", err)
+	}
+	for i := 0; i < 100 && runtime.NumGoroutine() > before; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if n := runtime.NumGoroutine(); n > before {
+		t.Errorf("%d goroutines before the read, %d after", before, n)
 	}
 }
 
