@@ -17,13 +17,14 @@ const (
 	FormatMarkdown OutputFormat = "markdown"
 	FormatHTML     OutputFormat = "html"
 	FormatFolded   OutputFormat = "folded"
+	FormatSVG      OutputFormat = "svg"
 )
 
 // OutputFormats lists every renderer, in the order help text shows them.
-var OutputFormats = []OutputFormat{FormatText, FormatJSON, FormatMarkdown, FormatHTML, FormatFolded}
+var OutputFormats = []OutputFormat{FormatText, FormatJSON, FormatMarkdown, FormatHTML, FormatFolded, FormatSVG}
 
 // FormatForFile guesses the output format from a file name's extension
-// (".json", ".md", ".html", ".folded"), or returns "" when it cannot.
+// (".json", ".md", ".html", ".folded", ".svg"), or returns "" when it cannot.
 func FormatForFile(name string) OutputFormat {
 	switch strings.ToLower(filepath.Ext(name)) {
 	case ".json":
@@ -34,6 +35,8 @@ func FormatForFile(name string) OutputFormat {
 		return FormatHTML
 	case ".folded":
 		return FormatFolded
+	case ".svg":
+		return FormatSVG
 	case ".txt", ".diff":
 		return FormatText
 	}
@@ -87,6 +90,8 @@ func Render(w io.Writer, r *Result, f OutputFormat, opts RenderOptions) error {
 		return renderHTML(w, r, opts)
 	case FormatFolded:
 		return renderFolded(w, r, opts)
+	case FormatSVG:
+		return renderSVG(w, r, opts)
 	}
 	return fmt.Errorf("unknown output format %q (want one of %s)", f, formatList())
 }

@@ -64,7 +64,7 @@ func render(t testing.TB, r *Result, f OutputFormat, opts RenderOptions) []byte 
 }
 
 var goldenExt = map[OutputFormat]string{
-	FormatText: "txt", FormatJSON: "json", FormatMarkdown: "md", FormatHTML: "html", FormatFolded: "folded",
+	FormatText: "txt", FormatJSON: "json", FormatMarkdown: "md", FormatHTML: "html", FormatFolded: "folded", FormatSVG: "svg",
 }
 
 // TestRenderGoldens renders the sockmap example in every format, twice
