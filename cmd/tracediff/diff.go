@@ -42,7 +42,7 @@ func (f *diffFlags) register(cmd *cobra.Command) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.color, "color", "auto", "colour the output: auto, always or never (NO_COLOR is respected)")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print only whether the captures differ")
-	fl.StringVarP(&f.format, "format", "f", "", "output format: text, json, markdown, html or folded (default text, or from -o's extension)")
+	fl.StringVarP(&f.format, "format", "f", "", "output format: text, json, markdown, html, folded or svg (default text, or from -o's extension)")
 	fl.StringVarP(&f.output, "output", "o", "", "write the output to this file")
 	fl.IntVar(&f.context, "context", 1, "matched calls shown around each change in the trees")
 	fl.IntVar(&f.trees, "trees", 5, "divergences whose aligned tree is printed (0: none, -1: all)")
