@@ -99,9 +99,12 @@ const spaces8 = 0x2020202020202020
 // columns, the indentation of calls) are skipped eight bytes at a time.
 func trimLeft(s []byte) []byte {
 	i := 0
-	for i+8 <= len(s) {
+	for len(s)-i >= 8 {
 		if x := binary.LittleEndian.Uint64(s[i:]) ^ spaces8; x != 0 {
 			i += bits.TrailingZeros64(x) >> 3
+			if s[i] != '\t' {
+				return s[i:]
+			}
 			break
 		}
 		i += 8

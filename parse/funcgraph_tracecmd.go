@@ -236,7 +236,10 @@ func (p *tcParser) fastGraph(s []byte, n int) bool {
 		return false
 	}
 	// comm-pid, split at the dash before the trailing digits.
-	e := len(trimRight(s[:lb]))
+	e := lb - 1
+	for e > 0 && isSpace(s[e-1]) {
+		e--
+	}
 	d, pid, mul := e, int32(0), int32(1)
 	for d > 0 && isDigit(s[d-1]) && e-d < 9 {
 		d--
@@ -286,9 +289,12 @@ func (p *tcParser) fastGraph(s []byte, n int) bool {
 	}
 	// graph: "|" alone, or a duration "[mark ]N[.N] us" and "|", read as
 	// parseDuration does (with a space before "us").
-	body := trimRight(trimLeft(rest))
+	body := trimLeft(rest)
 	if len(body) == 0 {
 		return false
+	}
+	if isSpace(body[len(body)-1]) {
+		body = trimRight(body)
 	}
 	dur, j := int64(-1), 0
 	if body[0] != '|' {
