@@ -2,7 +2,6 @@ package parse
 
 import (
 	"fmt"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -430,7 +429,11 @@ func (d *datReader) run() error {
 		raw += d.rawSize(c, max(16, 8192/len(active)))
 	}
 	if want := min(raw/64, 1<<26); int64(cap(b.t.Nodes)-len(b.t.Nodes)) < want {
-		b.t.Nodes = slices.Grow(b.t.Nodes, int(want))
+		// make, not slices.Grow: fresh memory from the system needs no
+		// clearing, so its pages are touched only as nodes fill them.
+		nodes := make([]Node, len(b.t.Nodes), want)
+		copy(nodes, b.t.Nodes)
+		b.t.Nodes = nodes
 	}
 
 	// One goroutine per CPU decodes its data; stop ends them all.
