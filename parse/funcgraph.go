@@ -95,15 +95,18 @@ func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 // spaces8 is eight spaces read as one little-endian word.
 const spaces8 = 0x2020202020202020
 
-// trimLeft drops leading spaces and tabs. Runs of spaces (the padding of
-// columns, the indentation of calls) are skipped eight bytes at a time.
-func trimLeft(s []byte) []byte {
-	i := 0
+// trimLeft drops leading spaces and tabs.
+func trimLeft(s []byte) []byte { return s[skipRun(s, 0):] }
+
+// skipRun returns the index of the first byte of s from i on that is not
+// a space or a tab. Runs of spaces (the padding of columns, the
+// indentation of calls) are skipped eight bytes at a time.
+func skipRun(s []byte, i int) int {
 	for len(s)-i >= 8 {
 		if x := binary.LittleEndian.Uint64(s[i:]) ^ spaces8; x != 0 {
 			i += bits.TrailingZeros64(x) >> 3
 			if s[i] != '\t' {
-				return s[i:]
+				return i
 			}
 			break
 		}
@@ -112,7 +115,15 @@ func trimLeft(s []byte) []byte {
 	for i < len(s) && isSpace(s[i]) {
 		i++
 	}
-	return s[i:]
+	return i
+}
+
+// skipBlank is skipRun for runs of a byte or two.
+func skipBlank(s []byte, i int) int {
+	for i < len(s) && isSpace(s[i]) {
+		i++
+	}
+	return i
 }
 
 // trimRight drops trailing spaces and tabs, eight bytes at a time.

@@ -251,11 +251,12 @@ func (p *tcParser) fastGraph(s []byte, n int) bool {
 	}
 	comm := s[:d-1]
 	// "ts: " with no latency column, read as parseFixed(ts, 9) does.
-	rest := trimLeft(s[rb+1:])
+	// Positions are indices into s from here on.
+	i := skipBlank(s, rb+1)
 	var ts int64
-	i, digits := 0, 0
-	for i < len(rest) && isDigit(rest[i]) {
-		ts = ts*10 + int64(rest[i]-'0')
+	digits := 0
+	for i < len(s) && isDigit(s[i]) {
+		ts = ts*10 + int64(s[i]-'0')
 		i++
 		digits++
 	}
@@ -263,61 +264,63 @@ func (p *tcParser) fastGraph(s []byte, n int) bool {
 		return false
 	}
 	frac := 0
-	if i < len(rest) && rest[i] == '.' {
-		for i++; i < len(rest) && isDigit(rest[i]); i++ {
+	if i < len(s) && s[i] == '.' {
+		for i++; i < len(s) && isDigit(s[i]); i++ {
 			if frac < 9 {
-				ts = ts*10 + int64(rest[i]-'0')
+				ts = ts*10 + int64(s[i]-'0')
 				frac++
 			}
 		}
 	}
-	if i+1 >= len(rest) || rest[i] != ':' || !isSpace(rest[i+1]) {
+	if i+1 >= len(s) || s[i] != ':' || !isSpace(s[i+1]) {
 		return false
 	}
 	for ; frac < 9; frac++ {
 		ts *= 10
 	}
-	rest = trimLeft(rest[i+1:])
+	i = skipBlank(s, i+1)
 	var entry bool
 	switch {
-	case len(rest) >= len(entryEvent) && string(rest[:len(entryEvent)]) == entryEvent:
-		entry, rest = true, rest[len(entryEvent):]
-	case len(rest) >= len(exitEvent) && string(rest[:len(exitEvent)]) == exitEvent:
-		rest = rest[len(exitEvent):]
+	case len(s)-i >= len(entryEvent) && string(s[i:i+len(entryEvent)]) == entryEvent:
+		entry, i = true, i+len(entryEvent)
+	case len(s)-i >= len(exitEvent) && string(s[i:i+len(exitEvent)]) == exitEvent:
+		i += len(exitEvent)
 	default:
 		return false
 	}
-	// graph: "|" alone, or a duration "[mark ]N[.N] us" and "|", read as
-	// parseDuration does (with a space before "us").
-	body := trimLeft(rest)
-	if len(body) == 0 {
+	// graph: the body s[i:end], "|" alone or a duration "[mark ]N[.N] us"
+	// and "|", read as parseDuration does (with a space before "us").
+	// Only blanks follow end, so scans bounded by len(s) find what scans
+	// bounded by end would.
+	end := len(s)
+	if isSpace(s[end-1]) {
+		end = len(trimRight(s))
+	}
+	if i = skipRun(s, i); i >= end {
 		return false
 	}
-	if isSpace(body[len(body)-1]) {
-		body = trimRight(body)
-	}
-	dur, j := int64(-1), 0
-	if body[0] != '|' {
-		if isOverheadMark(body[0]) {
-			if len(body) < 2 || !isSpace(body[1]) {
+	dur := int64(-1)
+	if s[i] != '|' {
+		if isOverheadMark(s[i]) {
+			if i+1 >= end || !isSpace(s[i+1]) {
 				return false
 			}
-			j = len(body) - len(trimLeft(body[1:]))
+			i = skipBlank(s, i+1)
 		}
-		k := j
+		k := i
 		dur = 0
-		for j < len(body) && isDigit(body[j]) {
-			dur = dur*10 + int64(body[j]-'0')
-			j++
+		for i < len(s) && isDigit(s[i]) {
+			dur = dur*10 + int64(s[i]-'0')
+			i++
 		}
-		if j == k || j-k > 10 {
+		if i == k || i-k > 10 {
 			return false
 		}
 		frac := 0
-		if j < len(body) && body[j] == '.' {
-			for j++; j < len(body) && isDigit(body[j]); j++ {
+		if i < len(s) && s[i] == '.' {
+			for i++; i < len(s) && isDigit(s[i]); i++ {
 				if frac < 3 {
-					dur = dur*10 + int64(body[j]-'0')
+					dur = dur*10 + int64(s[i]-'0')
 					frac++
 				}
 			}
@@ -325,23 +328,24 @@ func (p *tcParser) fastGraph(s []byte, n int) bool {
 		for ; frac < 3; frac++ {
 			dur *= 10
 		}
-		if j >= len(body) || !isSpace(body[j]) {
+		if i >= len(s) || !isSpace(s[i]) {
 			return false
 		}
-		j = len(body) - len(trimLeft(body[j:]))
-		if j+2 > len(body) || body[j] != 'u' || body[j+1] != 's' {
+		i = skipBlank(s, i)
+		if i+2 > len(s) || s[i] != 'u' || s[i+1] != 's' {
 			return false
 		}
-		j = len(body) - len(trimLeft(body[j+2:]))
-		if j >= len(body) || body[j] != '|' {
+		i = skipBlank(s, i+2)
+		if i >= len(s) || s[i] != '|' {
 			return false
 		}
 	}
 	// parseFn: "}", "func();" or "func() {" and nothing more.
-	fn := trimLeft(body[j+1:])
-	if len(fn) == 0 {
+	f := skipRun(s, i+1)
+	if f >= end {
 		return false
 	}
+	fn := s[f:end]
 	kind := fnExit
 	var name []byte
 	if fn[0] == '}' {
