@@ -78,6 +78,10 @@ func locOf(fl *fmtField) fieldLoc {
 type recPlan struct {
 	kind                               eventKind // recSkip without a usable format
 	pid, fn, calltime, rettime, retval fieldLoc
+	// fast is the record length from which decodeRec may read a
+	// funcgraph record's fields without checking each: a 4-byte pid and
+	// 8-byte others, as 64-bit kernels write them. 0: no fast path.
+	fast int
 }
 
 // makePlans builds the plan of every event type, indexed by type.
@@ -99,7 +103,26 @@ func (d *datReader) makePlans() {
 				*f.loc = locOf(&ev.fields[f.i])
 			}
 		}
+		p.fast = fastLen(p)
 	}
+}
+
+// fastLen returns the recPlan.fast of p.
+func fastLen(p *recPlan) int {
+	if p.pid.size != 4 || p.fn.size != 8 {
+		return 0
+	}
+	n := max(int(p.pid.off)+4, int(p.fn.off)+8)
+	switch p.kind {
+	case evFuncEntry:
+		return n
+	case evFuncExit:
+		if p.calltime.size != 8 || p.rettime.size != 8 || p.retval.size != 0 && p.retval.size != 8 {
+			return 0
+		}
+		return max(n, int(p.calltime.off)+8, int(p.rettime.off)+8, int(p.retval.off)+int(p.retval.size))
+	}
+	return 0
 }
 
 // load reads the integer field at l of a record, sign-extended when it is
@@ -275,6 +298,26 @@ func (d *datReader) decodeRec(rec []byte, ts uint64, lost int64, b *datBatch, sy
 		return
 	}
 	p := &d.plans[typ]
+	if p.fast != 0 && len(rec) >= p.fast {
+		// The same values as below, with the bounds checked once.
+		r.pid, r.kind = int32(f.u32(rec[p.pid.off:])), p.kind
+		r.fn = f.u64(rec[p.fn.off:])
+		if p.kind == evFuncEntry {
+			r.aux = syms.lookup(&d.syms, r.fn)
+			return
+		}
+		ct, rt := f.u64(rec[p.calltime.off:]), f.u64(rec[p.rettime.off:])
+		r.dur = -1
+		if rt >= ct && rt-ct < 1<<62 {
+			r.dur = int64(rt - ct)
+		}
+		if p.retval.size == 8 {
+			r.flags |= recRet
+			r.aux = int32(len(b.rets))
+			b.rets = append(b.rets, f.u64(rec[p.retval.off:]))
+		}
+		return
+	}
 	pid, _ := f.load(rec, p.pid)
 	r.pid, r.kind = int32(pid), p.kind
 	switch p.kind {
