@@ -13,7 +13,7 @@ import (
 // and decoding the ring-buffer pages is most of the work and each CPU's
 // data is independent, so every CPU gets a goroutine that turns its pages
 // into compact records ([datRec]), handed over in small batches that are
-// recycled. The Builder is single-threaded: one loop ([datReader.run])
+// recycled. The Builder is single-threaded: one loop ([datReader.merge])
 // merges the CPUs' records in time order and makes every Builder call in
 // the order a sequential reader would, so the model does not depend on the
 // scheduling. Memory stays bounded: a few batches per CPU are in flight,
@@ -488,7 +488,7 @@ func (d *datReader) run() error {
 	}
 	defer stop()
 	recSize := int(unsafe.Sizeof(datRec{}))
-	per := min(datBatchRecs, max(256, datBatchBudget/(datBatches*len(active)*recSize)))
+	per := min(datBatchRecs, max(256, datBatchBudget/(datBatches*max(1, len(active))*recSize)))
 	streams := make([]*recStream, 0, len(active))
 	for _, c := range active {
 		full := make(chan *datBatch, datBatches)

@@ -164,6 +164,18 @@ func TestTraceDatTruncated(t *testing.T) {
 	}
 }
 
+// TestTraceDatNoData: a capture whose CPUs recorded nothing is not a
+// trace to compare, and says so (without starting a decoder).
+func TestTraceDatNoData(t *testing.T) {
+	s := datTestSpec(7, "none", false, false)
+	s.cpus = [][]datPage{nil, nil}
+	data := s.bytes()
+	_, err := ParseTraceDat("x.dat", bytes.NewReader(data), int64(len(data)))
+	if !errors.Is(err, ErrUnknownFormat) || !strings.Contains(err.Error(), "holds no call or event") {
+		t.Errorf("got %v, want a capture that holds no call or event", err)
+	}
+}
+
 // TestTraceDatErrorStopsDecoders: when one CPU's data turns out corrupt
 // while another CPU still has records to hand over, the read returns the
 // error and every decoding goroutine ends.
