@@ -111,7 +111,7 @@ func open(path string) (io.ReadCloser, *inputSize, error) {
 		}
 	}
 	in.raw = &countReader{r: f}
-	dr, br, compressed, err := decompress(in.raw)
+	dr, br, compressed, err := decompress(in.raw, bufSize(in.disk))
 	if err != nil {
 		f.Close()
 		return nil, nil, &Error{File: path, Offset: 0, Msg: "reading compressed input", Err: err}
@@ -189,13 +189,24 @@ func (r readCloser) Close() error { return r.c.Close() }
 // Decompress returns a reader of r's content, decompressing gzip, zstd or
 // xz when r starts with their magic bytes. compressed says whether it did.
 func Decompress(r io.Reader) (out io.Reader, compressed bool, err error) {
-	out, _, compressed, err = decompress(r)
+	out, _, compressed, err = decompress(r, 1<<20)
 	return out, compressed, err
 }
 
-// decompress is Decompress that also returns the buffer reading r.
-func decompress(r io.Reader) (out io.Reader, br *bufio.Reader, compressed bool, err error) {
-	br = bufio.NewReaderSize(r, 1<<20)
+// bufSize is the size of the buffer reading an input of size bytes on
+// disk (-1: unknown): 1 MiB, or less for a small uncompressed input, whose
+// whole text it then holds.
+func bufSize(size int64) int {
+	if size < 0 || size >= 1<<20 {
+		return 1 << 20
+	}
+	return max(int(size)+1, headSize)
+}
+
+// decompress is Decompress with a buffer of size bytes, which it also
+// returns.
+func decompress(r io.Reader, size int) (out io.Reader, br *bufio.Reader, compressed bool, err error) {
+	br = bufio.NewReaderSize(r, size)
 	magic, _ := br.Peek(6)
 	switch {
 	case bytes.HasPrefix(magic, []byte{0x1f, 0x8b}):
@@ -255,7 +266,7 @@ func Parse(name string, r io.Reader) (*Trace, error) {
 		in.disk = int64(l.Len())
 	}
 	in.raw = &countReader{r: r}
-	dr, br, compressed, err := decompress(in.raw)
+	dr, br, compressed, err := decompress(in.raw, bufSize(in.disk))
 	if err != nil {
 		return nil, &Error{File: name, Offset: 0, Msg: "reading compressed input", Err: err}
 	}
@@ -272,9 +283,12 @@ func parseSized(name string, r io.Reader, in *inputSize) (t *Trace, err error) {
 	if rc, ok := r.(readCloser); ok {
 		r = rc.Reader
 	}
-	// An uncompressed input is Decompress's bufio.Reader, which
-	// NewReaderSize returns as is: the text is not copied twice.
-	br := bufio.NewReaderSize(r, 1<<20)
+	// An uncompressed input is decompress's bufio.Reader, read as is: the
+	// text is not copied twice.
+	br, ok := r.(*bufio.Reader)
+	if !ok || br.Size() < headSize {
+		br = bufio.NewReaderSize(r, 1<<20)
+	}
 	head, perr := br.Peek(headSize)
 	if perr != nil && !errors.Is(perr, io.EOF) && !errors.Is(perr, bufio.ErrBufferFull) {
 		return nil, &Error{File: name, Offset: int64(len(head)), Msg: "reading input", Err: perr}
