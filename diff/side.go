@@ -58,7 +58,6 @@ type side struct {
 	keyOf  []int32 // per parse.NameID: shared key, or -1 before first use
 	hidden []bool  // per parse.NameID: matched a --hide glob
 	hash   []uint64
-	calls  []int32 // calls in the subtree, itself included (filtered)
 	opts   *Options
 	tasks  []taskUnit
 	noise  int // tasks left out by the noise model
@@ -101,7 +100,6 @@ func newSide(t *parse.Trace, nm *names, opts *Options) *side {
 	}
 	s.where = opts.Where.Bind(t)
 	s.hash = make([]uint64, len(t.Nodes))
-	s.calls = make([]int32, len(t.Nodes))
 	return s
 }
 
@@ -208,7 +206,6 @@ func (s *side) summarise(u *taskUnit) {
 			}
 			k := s.key(f.n)
 			h := uint64(k)*0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019
-			calls := int32(1)
 			kids = kids[:0]
 			for c := t.Nodes[f.n].FirstChild; c != parse.None; c = t.Nodes[c].NextSibling {
 				if !s.included(c) {
@@ -216,7 +213,6 @@ func (s *side) summarise(u *taskUnit) {
 				}
 				h = (h ^ s.hash[c]) * 0x100000001B3
 				h ^= h >> 29
-				calls += s.calls[c]
 				ck := s.key(c)
 				if !slices.Contains(kids, ck) {
 					kids = append(kids, ck)
@@ -225,10 +221,9 @@ func (s *side) summarise(u *taskUnit) {
 			}
 			u.inst[k]++
 			s.hash[f.n] = h
-			s.calls[f.n] = calls
 			seen[k] = struct{}{}
+			u.calls++
 		}
-		u.calls += int(s.calls[r])
 	}
 	u.keys = make([]int32, 0, len(seen))
 	for k := range seen {
