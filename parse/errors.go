@@ -24,6 +24,8 @@ type Error struct {
 	Err    error // underlying cause, if any
 }
 
+// Error returns "file:line: message" (or "file: offset N: message"),
+// followed by the cause when there is one.
 func (e *Error) Error() string {
 	pos := e.File
 	if pos == "" {
