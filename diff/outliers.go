@@ -116,6 +116,12 @@ type Outlier struct {
 	Request
 	Class   Class    // the strongest class among its reasons
 	Reasons []Reason // rare call paths: strongest class first, then in time order
+	// IRQTime is the time in ns spent in interrupt subtrees nested in the
+	// request when they are left out as noise, and IRQName the longest
+	// of them: what a request with no rare calls most likely lost its
+	// time to.
+	IRQTime int64
+	IRQName string
 }
 
 // headline names, per class, the calls that say most plainly what happened;
@@ -133,6 +139,9 @@ var headline = map[Class][]string{
 // other rare calls only the topmost of each rare subtree is named.
 func (o *Outlier) Why() string {
 	if o.Class == ClassNone {
+		if o.IRQTime > 0 && o.Duration > 0 && o.IRQTime*4 >= o.Duration {
+			return fmt.Sprintf("interrupts (noise): %s in %s and others", parse.FormatDuration(o.IRQTime), o.IRQName)
+		}
 		return ""
 	}
 	var names []string
@@ -227,8 +236,9 @@ func FindOutliers(t *parse.Trace, root string, reqs []Request, opts OutlierOptio
 	}
 	paths := map[uint64]*pathInfo{}
 	perReq := make([][]pathCall, len(reqs))
+	irq := make([]irqTime, len(reqs))
 	for i := range reqs {
-		perReq[i] = requestPaths(t, &reqs[i], opts.IRQ, perReq[i])
+		perReq[i], irq[i] = requestPaths(t, &reqs[i], opts.IRQ, perReq[i])
 		for _, pc := range perReq[i] {
 			pi := paths[pc.hash]
 			if pi == nil {
@@ -243,7 +253,10 @@ func FindOutliers(t *parse.Trace, root string, reqs []Request, opts OutlierOptio
 	}
 	// Pass 2: each request's rare paths, classified.
 	for i := range reqs {
-		o := Outlier{Request: reqs[i]}
+		o := Outlier{Request: reqs[i], IRQTime: irq[i].total}
+		if irq[i].longest != parse.None {
+			o.IRQName = t.Names.String(t.KeyOf(irq[i].longest))
+		}
 		idx := map[uint64]int{}
 		for _, pc := range perReq[i] {
 			pi := paths[pc.hash]
@@ -293,10 +306,18 @@ type pathCall struct {
 	node parse.NodeID
 }
 
+// irqTime is the time a request spent in the interrupt subtrees left out.
+type irqTime struct {
+	total   int64
+	longest parse.NodeID
+}
+
 // requestPaths lists the calls of q in time order with their path hashes,
-// leaving out events and, unless irq, interrupt subtrees.
-func requestPaths(t *parse.Trace, q *Request, irq bool, buf []pathCall) []pathCall {
+// leaving out events and, unless irq, interrupt subtrees, whose time it
+// adds up.
+func requestPaths(t *parse.Trace, q *Request, irq bool, buf []pathCall) ([]pathCall, irqTime) {
 	buf = buf[:0]
+	it := irqTime{longest: parse.None}
 	type frame struct {
 		n parse.NodeID
 		h uint64
@@ -309,6 +330,13 @@ func requestPaths(t *parse.Trace, q *Request, irq bool, buf []pathCall) []pathCa
 		f := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if !includedCall(t, f.n, irq) {
+			nd := &t.Nodes[f.n]
+			if nd.Flags&parse.FlagIRQ != 0 && nd.Flags&parse.FlagEvent == 0 && nd.Duration > 0 {
+				it.total += nd.Duration
+				if it.longest == parse.None || nd.Duration > t.Nodes[it.longest].Duration {
+					it.longest = f.n
+				}
+			}
 			continue
 		}
 		h := (f.h ^ uint64(t.KeyOf(f.n))) * 0x100000001B3
@@ -323,7 +351,7 @@ func requestPaths(t *parse.Trace, q *Request, irq bool, buf []pathCall) []pathCa
 			stack[a], stack[b] = stack[b], stack[a]
 		}
 	}
-	return buf
+	return buf, it
 }
 
 // includedCall reports whether node n is a call that takes part in request
