@@ -164,7 +164,7 @@ func (t *treeView) cell(l line, s side, w int, cur bool) string {
 	var text string
 	style := t.st.Same
 	if l.kind == lineRun {
-		text = "  " + indent + "  … " + strconv.FormatInt(l.calls, 10) + " identical calls"
+		text = "  " + indent + "  … " + countCalls(l.calls, "identical ")
 		style = t.st.Dim
 	} else {
 		glyph := "  "
@@ -177,9 +177,9 @@ func (t *treeView) cell(l line, s side, w int, cur bool) string {
 		left := string(row.Op.Marker()) + " " + indent + glyph + t.label(r, s)
 		if t.ix.hasKids(r) && !t.ix.open[r] {
 			if row.Op == diff.OpSame {
-				left += "  … " + strconv.Itoa(int(row.Size-1)) + " identical calls"
+				left += "  … " + countCalls(int64(row.Size-1), "identical ")
 			} else {
-				left += "  … " + strconv.Itoa(int(row.Size-1)) + " calls"
+				left += "  … " + countCalls(int64(row.Size-1), "")
 			}
 		}
 		right := ""
@@ -308,4 +308,12 @@ func (t *treeView) durs(r int32, s side) string {
 		return b
 	}
 	return g + " " + b
+}
+
+// countCalls says "1 identical call", "214 identical calls".
+func countCalls(n int64, adj string) string {
+	if n == 1 {
+		return "1 " + adj + "call"
+	}
+	return strconv.FormatInt(n, 10) + " " + adj + "calls"
 }
