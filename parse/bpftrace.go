@@ -159,7 +159,7 @@ func (p *btReader) line(s []byte, ln int) error {
 	}
 	p.endStack(1)
 	switch {
-	case bytes.HasPrefix(t, []byte("Lost ")) && bytes.HasSuffix(t, []byte(" events")):
+	case len(t) > len("Lost  events") && bytes.HasPrefix(t, []byte("Lost ")) && bytes.HasSuffix(t, []byte(" events")):
 		if n, ok := stParseCount(stTrim(t[5 : len(t)-7])); ok {
 			p.b.LostEvents(-1, n, int32(ln))
 			p.read = true
