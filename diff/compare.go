@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"sync"
 
 	"github.com/tracediff/tracediff/parse"
 )
@@ -85,8 +86,16 @@ func Compare(good, bad *parse.Trace, opts Options) (*Result, error) {
 		}
 		focus = c.nm.intern(k)
 	}
+	// The two sides are summarised at once: they share only the name
+	// table, which is read-only from here on.
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.b.prepare(opts.BadTask, focus)
+	}()
 	c.g.prepare(opts.GoodTask, focus)
-	c.b.prepare(opts.BadTask, focus)
+	wg.Wait()
 	if opts.Focus != "" && (len(c.g.tasks) == 0 || len(c.b.tasks) == 0) {
 		return nil, fmt.Errorf("--focus %s: no call of it in the %s capture", opts.Focus, map[bool]string{true: "good", false: "bad"}[len(c.g.tasks) == 0])
 	}
