@@ -18,6 +18,7 @@ const (
 	FormatBpftraceJSON        // bpftrace -f json (NDJSON)
 	FormatPerfScript          // perf script with callchains
 	FormatFolded              // folded stacks: "root;child;leaf count"
+	FormatBCC                 // stack output of the bcc tools (stackcount, profile, offcputime, ...)
 	numFormats
 )
 
@@ -30,6 +31,7 @@ var formatNames = [...]string{
 	FormatBpftraceJSON: "bpftrace-json",
 	FormatPerfScript:   "perf-script",
 	FormatFolded:       "folded",
+	FormatBCC:          "bcc",
 }
 
 // String returns the format's stable name, as used in JSON output.

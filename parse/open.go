@@ -33,6 +33,9 @@ var formats = [...]format{
 	{FormatFtrace, scoreFtrace, parseFtrace},
 	{FormatBpftraceJSON, scoreBpftraceJSON, parseBpftraceJSON},
 	{FormatBpftrace, scoreBpftrace, parseBpftrace},
+	// After bpftrace, which a tie goes to: bcc scores only with signs of
+	// a bcc tool (banner, "- comm (pid)" lines, trace's header).
+	{FormatBCC, scoreBCC, parseBCC},
 	{FormatPerfScript, scorePerfScript, parsePerfScript},
 	{FormatFolded, scoreFolded, parseFolded},
 }

@@ -229,6 +229,7 @@ func TestStacksCorpus(t *testing.T) {
 		"public/brendangregg-FlameGraph/perf-*.txt",
 		"public/brendangregg-FlameGraph/*.gz",
 		"public/brendangregg-FlameGraph/example-dtrace-stacks.txt",
+		"public/iovisor-bcc/*.txt",
 	} {
 		files = append(files, testutil.Glob(t, filepath.Join(dir, pat))...)
 	}
@@ -242,6 +243,8 @@ func TestStacksCorpus(t *testing.T) {
 				want = FormatFolded
 			case strings.Contains(rel, "FlameGraph/perf-"), strings.HasSuffix(rel, ".gz"):
 				want = FormatPerfScript
+			case strings.Contains(rel, "iovisor-bcc/"):
+				want = FormatBCC
 			}
 			head := data
 			if len(head) > headSize {
@@ -253,6 +256,9 @@ func TestStacksCorpus(t *testing.T) {
 			tr := parseTestFile(t, path)
 			got := countRead(t, tr)
 			exp := countIndependently(want, data)
+			if want == FormatBCC {
+				exp = countBCC(strings.TrimSuffix(filepath.Base(rel), "_example.txt"), data)
+			}
 			if got != exp || got.stacks == 0 {
 				t.Errorf("read %d stacks, %d frames; counted %d, %d", got.stacks, got.frames, exp.stacks, exp.frames)
 			}
@@ -397,6 +403,7 @@ var funcgraphSnippets = []string{
 func TestStackScorersRejectFuncgraph(t *testing.T) {
 	scorers := map[string]func([]byte) int{
 		"bpftrace": scoreBpftrace, "bpftrace-json": scoreBpftraceJSON, "perf-script": scorePerfScript, "folded": scoreFolded,
+		"bcc": scoreBCC,
 	}
 	check := func(t *testing.T, name string, head []byte) {
 		for sn, sc := range scorers {
