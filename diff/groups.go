@@ -283,7 +283,11 @@ func (g *GroupComparison) WriteText(w io.Writer, what string, top int) error {
 	}
 	for i := 0; i < n; i++ {
 		s := &g.Separators[i]
-		fmt.Fprintf(&sb, "  S%-3d %+.2f  %s  (%s total)\n", i+1, s.Score(), parse.Safe(s.Summary()), parse.FormatDuration(s.Dur))
+		total := ""
+		if s.Dur > 0 {
+			total = "  (" + parse.FormatDuration(s.Dur) + " total)"
+		}
+		fmt.Fprintf(&sb, "  S%-3d %+.2f  %s%s\n", i+1, s.Score(), parse.Safe(s.Summary()), total)
 	}
 	if n < len(g.Separators) {
 		fmt.Fprintf(&sb, "  ... %d more (--top 0 shows all)\n", len(g.Separators)-n)

@@ -2,6 +2,7 @@ package diff
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -114,5 +115,34 @@ func TestGroupsMixed(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), "3 good requests (#1, #3, #6), 3 bad requests (#2, #4, #5)") {
 		t.Errorf("output:\n%s", buf.String())
+	}
+}
+
+// In a stack capture each stack is a request: the seed's stacks, two good
+// and one bad, are told apart by the callee of inet_recvmsg.
+func TestGroupsOfStacks(t *testing.T) {
+	parseStacks := func(name, text string) []Sample {
+		tr, err := parse.Parse(name, strings.NewReader(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		reqs := SplitRequests(tr, "", RequestOptions{})
+		out := make([]Sample, len(reqs))
+		for i := range reqs {
+			out[i] = Sample{Trace: tr, Request: reqs[i]}
+		}
+		return out
+	}
+	stack := func(leaf string, off int) string {
+		return fmt.Sprintf("        %s+1\n        inet_recvmsg+%d\n        __sys_recvfrom+362\n        __x64_sys_recvfrom+37\n        do_syscall_64+48\n        entry_SYSCALL_64_after_hwframe+97\n\n", leaf, off)
+	}
+	good := parseStacks("good", stack("tcp_bpf_recvmsg", 233)+stack("tcp_bpf_recvmsg", 233))
+	bad := parseStacks("bad", "@[\n"+strings.TrimSuffix(stack("tcp_recvmsg", 78), "\n")+"]: 3\n")
+	if len(good) != 2 || len(bad) != 3 {
+		t.Fatalf("%d good and %d bad requests, want 2 and 3 (a map entry counted 3 times is 3 events)", len(good), len(bad))
+	}
+	g := CompareGroups(good, bad, GroupOptions{})
+	if len(g.Switches) == 0 || g.Switches[0].Summary() != "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg" {
+		t.Fatalf("switches %+v", g.Switches)
 	}
 }

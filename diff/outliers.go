@@ -354,12 +354,12 @@ func requestPaths(t *parse.Trace, q *Request, irq bool, buf []pathCall) ([]pathC
 	return buf, it
 }
 
-// includedCall reports whether node n is a call that takes part in request
-// comparisons: not an event or stack frame, and not interrupt work unless
-// irq.
+// includedCall reports whether node n is a call (or a stack frame) that
+// takes part in request comparisons: not an event, and not interrupt work
+// unless irq.
 func includedCall(t *parse.Trace, n parse.NodeID, irq bool) bool {
 	f := t.Nodes[n].Flags
-	if f&(parse.FlagEvent|parse.FlagFrame) != 0 {
+	if f&parse.FlagEvent != 0 {
 		return false
 	}
 	return irq || f&parse.FlagIRQ == 0

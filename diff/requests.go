@@ -43,18 +43,69 @@ type Request struct {
 // Number returns the request's 1-based number, as printed.
 func (r *Request) Number() int { return r.Index + 1 }
 
+// maxStackRepeat bounds how many requests one map entry of a stack capture
+// stands for.
+const maxStackRepeat = 1000
+
+// splitStacks makes a request of each stack of a stack capture: one per
+// event, so a map entry counted N times stands for N requests (at most
+// maxStackRepeat). With root set, a stack's request starts at its first
+// frame of root, and stacks without it are left out.
+func splitStacks(t *parse.Trace, root string, opts RequestOptions) []Request {
+	want := root
+	if !opts.Raw {
+		want = parse.Normalize(root)
+	}
+	var reqs []Request
+	for _, smp := range t.Samples {
+		if opts.Task != "" && !matchTask(&t.Tasks[smp.Task], opts.Task) {
+			continue
+		}
+		start := smp.Root
+		if root != "" {
+			start = parse.None
+			for n := smp.Root; ; n = t.Nodes[n].FirstChild {
+				name := t.Nodes[n].Name
+				if !opts.Raw {
+					name = t.Names.Key(name)
+				}
+				if t.Names.String(name) == want {
+					start = n
+					break
+				}
+				if n == smp.Leaf || t.Nodes[n].FirstChild == parse.None {
+					break
+				}
+			}
+			if start == parse.None {
+				continue
+			}
+		}
+		for k := int64(0); k < min(max(smp.Count, 1), maxStackRepeat); k++ {
+			reqs = append(reqs, Request{Task: int(smp.Task), Node: start, Roots: []parse.NodeID{start},
+				Entry: -1, Duration: -1, Line: int(smp.Line)})
+		}
+	}
+	return reqs
+}
+
 // SplitRequests cuts t into requests. Each topmost call of root (matched
 // by its normalised name, see [parse.Normalize]: "__x64_sys_read",
 // "__sys_recvfrom") is a request, with the call's subtree as its tree;
 // calls of root nested in another call of root belong to the outer one.
 // With opts.Marker set, root is ignored and the marker events cut the
-// timeline instead. Requests are numbered in time order (entry time, then
+// timeline instead. In a stack capture (bpftrace, perf script, folded)
+// each stack is a request, one per event it stands for, starting at root
+// when root is set. Requests are numbered in time order (entry time, then
 // task, then position in the capture).
 func SplitRequests(t *parse.Trace, root string, opts RequestOptions) []Request {
 	var reqs []Request
-	if opts.Marker != nil {
+	switch {
+	case opts.Marker != nil:
 		reqs = splitMarkers(t, opts)
-	} else {
+	case len(t.Samples) > 0:
+		reqs = splitStacks(t, root, opts)
+	default:
 		reqs = splitRoots(t, root, opts)
 	}
 	sort.SliceStable(reqs, func(i, j int) bool {

@@ -23,7 +23,8 @@ func newGroupsCmd(stdout io.Writer) *cobra.Command {
 		Use:   "groups FILE [BAD-FILE] --request FUNC [--bad LIST]",
 		Short: "Show what separates good requests from bad ones, or how one capture's requests group",
 		Long: `groups cuts captures into requests (each topmost call of --request, or the
-calls between --request-marker events) and compares them as samples.
+calls between --request-marker events; in a stack capture, each stack, one
+per event it stands for) and compares them as samples.
 
 With two files, the requests of the first are good and those of the second
 bad; with one file and --bad 2,4,5, the listed requests (numbered from 1 in

@@ -35,10 +35,10 @@ func (f *requestFlags) register(cmd *cobra.Command) {
 func (f *requestFlags) options() (diff.RequestOptions, string, error) {
 	opts := diff.RequestOptions{Task: f.task, Raw: f.raw, IRQ: f.irq}
 	switch {
-	case f.request == "" && f.marker == "":
-		return opts, "", fmt.Errorf("say how to cut the capture into requests: --request FUNC or --request-marker REGEX")
 	case f.request != "" && f.marker != "":
 		return opts, "", fmt.Errorf("--request and --request-marker cannot be used together")
+	case f.request == "" && f.marker == "":
+		return opts, "stacks", nil
 	case f.marker != "":
 		re, err := regexp.Compile(f.marker)
 		if err != nil {
@@ -59,6 +59,9 @@ func (f *requestFlags) split(path string) (*parse.Trace, []diff.Request, string,
 	t, err := parse.ParseFile(path)
 	if err != nil {
 		return nil, nil, "", err
+	}
+	if f.request == "" && f.marker == "" && len(t.Samples) == 0 {
+		return nil, nil, "", fmt.Errorf("say how to cut %s into requests: --request FUNC or --request-marker REGEX (only stack captures are cut into one request per stack)", parse.Safe(path))
 	}
 	reqs := diff.SplitRequests(t, f.request, opts)
 	if len(reqs) == 0 {
