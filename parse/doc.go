@@ -3,8 +3,9 @@
 //
 // It is for turning the text (and binary) outputs of the tools kernel and
 // network engineers use -- trace-cmd report of the function_graph tracer, raw
-// ftrace output, bpftrace stacks and maps, perf script callchains, folded
-// stacks and trace-cmd's trace.dat -- into a [Trace]: a compact, index-linked
+// ftrace output, bpftrace stacks and maps, the stacks of the bcc tools
+// (stackcount, profile, offcputime, offwaketime, trace, tcpdrop), perf script
+// callchains, folded stacks and trace-cmd's trace.dat -- into a [Trace]: a compact, index-linked
 // forest of calls per task, plus weighted stack samples. The format is detected
 // from the content, never from the file name ([Detect]), and compressed input
 // (gzip, zstd, xz) is decompressed transparently ([Open]).

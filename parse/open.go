@@ -369,13 +369,13 @@ func estimateNodes(sample []byte, full int, total int64) int64 {
 func describeUnknown(head []byte) string {
 	switch {
 	case len(bytes.TrimSpace(head)) == 0:
-		return "empty input: expected a function_graph trace, a trace.dat file, bpftrace stacks, perf script or folded stacks"
+		return "empty input: expected a function_graph trace, a trace.dat file, bpftrace or bcc stacks, perf script or folded stacks"
 	case !looksText(head):
 		n := len(head)
 		if n > 8 {
 			n = 8
 		}
-		return fmt.Sprintf("binary data (starts % x), not a trace.dat file: expected a function_graph trace, bpftrace stacks, perf script or folded stacks", head[:n])
+		return fmt.Sprintf("binary data (starts % x), not a trace.dat file: expected a function_graph trace, bpftrace or bcc stacks, perf script or folded stacks", head[:n])
 	}
 	line := head
 	if i := bytes.IndexByte(line, '\n'); i >= 0 {

@@ -17,6 +17,8 @@ import (
 //   - bpftrace text output (bpftrace.go, with the map grammar in
 //     bpftrace_grammar.go);
 //   - bpftrace -f json (bpftrace_json.go);
+//   - the bcc tools' stacks: stackcount, profile, offcputime, offwaketime,
+//     trace -K/-U, tcpdrop (bcc.go);
 //   - perf script callchains (perfscript.go);
 //   - folded stacks (folded.go).
 //
