@@ -71,22 +71,13 @@ func (f *diffFlags) registerSelection(cmd *cobra.Command) {
 func (f *diffFlags) options() (diff.Options, error) {
 	min, err := parseDuration(f.timingMin)
 	if err != nil {
-		where, err := diff.ParseFilter(f.where)
-		if f.where == "" {
-			where, err = nil, nil
-		}
-		if err != nil {
+		return diff.Options{}, fmt.Errorf("--timing-min: %w", err)
+	}
+	var where *diff.Filter
+	if f.where != "" {
+		if where, err = diff.ParseFilter(f.where); err != nil {
 			return diff.Options{}, err
 		}
-		return diff.Options{
-			Where: where}, fmt.Errorf("--timing-min: %w", err)
-	}
-	where, err := diff.ParseFilter(f.where)
-	if f.where == "" {
-		where, err = nil, nil
-	}
-	if err != nil {
-		return diff.Options{}, err
 	}
 	return diff.Options{
 		Where: where,
