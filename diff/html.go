@@ -258,14 +258,7 @@ func htmlRows(r *Result) ([]htmlRow, int) {
 func htmlCallees(cs []Callee) string {
 	var parts []string
 	for _, c := range cs {
-		p := parse.Safe(c.Name)
-		if c.Count > 1 {
-			p += fmt.Sprintf(" x%d", c.Count)
-		}
-		if c.Dur >= 0 {
-			p += " " + parse.FormatDuration(c.Dur)
-		}
-		parts = append(parts, p)
+		parts = append(parts, parse.Safe(c.Name)+c.countDur())
 	}
 	return strings.Join(parts, ", ")
 }

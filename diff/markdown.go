@@ -207,14 +207,7 @@ func mdCallees(cs []Callee, n, dur int64, k Kind) string {
 			parts = append(parts, fmt.Sprintf("(+%d more)", len(cs)-i))
 			break
 		}
-		p := mdCode(parse.Safe(c.Name), true)
-		if c.Count > 1 {
-			p += fmt.Sprintf(" x%d", c.Count)
-		}
-		if c.Dur >= 0 {
-			p += " " + parse.FormatDuration(c.Dur)
-		}
-		parts = append(parts, p)
+		parts = append(parts, mdCode(parse.Safe(c.Name), true)+c.countDur())
 	}
 	return strings.Join(parts, ", ")
 }

@@ -95,6 +95,20 @@ type Callee struct {
 	Line  int    // source line of the representative call, 0 unknown
 }
 
+// countDur returns what follows a callee's name in every renderer: its
+// repeat count when above one and its duration when known, e.g.
+// " x3 12.500us".
+func (c *Callee) countDur() string {
+	s := ""
+	if c.Count > 1 {
+		s = fmt.Sprintf(" x%d", c.Count)
+	}
+	if c.Dur >= 0 {
+		s += " " + parse.FormatDuration(c.Dur)
+	}
+	return s
+}
+
 // Divergence is a place where the two captures differ, with what a reader
 // needs to judge it.
 type Divergence struct {

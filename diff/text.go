@@ -88,13 +88,7 @@ func writeDivergence(w *bufio.Writer, r *Result, d *Divergence, st textStyles) {
 				parts = append(parts, fmt.Sprintf("(+%d more)", len(cs)-maxCallees))
 				break
 			}
-			p := s(c.Name)
-			if c.Count > 1 {
-				p += fmt.Sprintf(" x%d", c.Count)
-			}
-			if c.Dur >= 0 {
-				p += " " + parse.FormatDuration(c.Dur)
-			}
+			p := s(c.Name) + c.countDur()
 			if c.Line > 0 {
 				p += fmt.Sprintf(" (%s:%d)", s(t.Path), c.Line)
 			}
