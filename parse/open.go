@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"unicode/utf8"
 
 	"github.com/klauspost/compress/zstd"
@@ -384,5 +385,38 @@ func describeUnknown(head []byte) string {
 	if len(line) > 60 {
 		line = append(line[:60:60], "..."...)
 	}
+	if hint := otherTracer(head); hint != "" {
+		return fmt.Sprintf("%s (first line %q)", hint, line)
+	}
 	return fmt.Sprintf("no function_graph, stack or trace.dat content found (first line %q)", line)
+}
+
+var (
+	tracerHeader = regexp.MustCompile(`(?m)^# tracer: (\S+)`)
+	// "comm-pid [cpu] [flags] 123.456789: event:" of trace-cmd report and
+	// ftrace's trace file.
+	eventLine = regexp.MustCompile(`(?m)^\s*\S.*-\d+\s+\[\d+\]\s+(?:\S+\s+)?\d+\.\d+:\s+(\w+):`)
+	// "comm-pid [cpu] [flags] 123.456789: func <-caller" of the function tracer.
+	functionLine = regexp.MustCompile(`(?m)^\s*\S.*-\d+\s+\[\d+\]\s+(?:\S+\s+)?\d+\.\d+:\s+\S+\s+<-\S+`)
+)
+
+// otherTracer recognises the outputs of tracers other than function_graph
+// and of trace-cmd without function_graph events, to say what was found
+// and how to record something tracediff reads. It runs only on input that
+// nothing else recognised, so regular expressions are fine here.
+func otherTracer(head []byte) string {
+	const how = "record with the function_graph tracer (trace-cmd record -p function_graph, or echo function_graph > current_tracer)"
+	if m := tracerHeader.FindSubmatch(head); m != nil && string(m[1]) != "function_graph" {
+		return fmt.Sprintf("ftrace output of the %q tracer, which records no call trees: %s", m[1], how)
+	}
+	if bytes.HasPrefix(bytes.TrimSpace(head), []byte("# trace-cmd profile")) {
+		return "trace-cmd profile output is not read: " + how + " and compare the reports"
+	}
+	if functionLine.Match(head) {
+		return "output of the function tracer (func <-caller), which records no call trees: " + how
+	}
+	if m := eventLine.FindSubmatch(head); m != nil {
+		return fmt.Sprintf("trace events (%s) but no function_graph entries or exits: %s", m[1], how)
+	}
+	return ""
 }
