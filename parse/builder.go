@@ -17,7 +17,8 @@ type Builder struct {
 	byPID    map[int32]int32
 	byCPU    map[int16]int32
 	byPIDCPU map[int64]int32 // tasks that exist once per CPU (pid 0)
-	dropped  int             // warnings past MaxWarnings
+	byInput  map[inputTask]int32
+	dropped  int // warnings past MaxWarnings
 	unknown  NameID
 	orphans  int
 	unclosed int
@@ -126,6 +127,34 @@ func (b *Builder) NameTask(cpu int16, pid int32, comm []byte) bool {
 	b.t.Tasks[id].PID = pid
 	b.t.Tasks[id].Comm = string(comm)
 	return true
+}
+
+// inputTask keys a task of one input of a merged capture.
+type inputTask struct {
+	input string
+	pid   int32
+	cpu   int16 // for pid 0, which is one task per CPU; else -1
+}
+
+// TaskIn is Task for captures that merge several inputs: trace-cmd report
+// -i a.dat -i b.dat prefixes each line with its file name. Tasks of
+// different inputs stay apart even when their pids are equal, and their
+// comm reads "input:comm", so that --good-task 'a.dat:*' selects them.
+func (b *Builder) TaskIn(input []byte, pid int32, comm []byte, cpu int16) int32 {
+	k := inputTask{input: string(input), pid: pid, cpu: -1}
+	if pid == 0 {
+		k.cpu = cpu
+	}
+	if id, ok := b.byInput[k]; ok {
+		return id
+	}
+	if b.byInput == nil {
+		b.byInput = map[inputTask]int32{}
+	}
+	t := Task{PID: pid, Comm: k.input + ":" + string(comm), CPU: k.cpu, First: None}
+	id := b.newTask(t)
+	b.byInput[k] = id
+	return id
 }
 
 func (b *Builder) newTask(t Task) int32 {

@@ -130,7 +130,13 @@ type tcParser struct {
 
 // task returns the task of a line, remembering the last one per CPU so that
 // runs of lines of one task skip the lookup.
+//
+// A report of several inputs (trace-cmd report -i a.dat -i b.dat) starts
+// each line with "file: "; such tasks are kept apart per input.
 func (p *tcParser) task(comm []byte, pid int32, cpu int16) int32 {
+	if i := bytes.Index(comm, []byte(": ")); i > 0 {
+		return p.b.TaskIn(trimLeft(comm[:i]), pid, trimLeft(comm[i+2:]), cpu)
+	}
 	if pid == 0 {
 		return p.b.TaskOnCPU(0, comm, cpu)
 	}
