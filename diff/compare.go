@@ -135,6 +135,10 @@ type comparer struct {
 	units      [][2]int // per pair: unit indices into g.tasks / b.tasks (-1 none)
 }
 
+// minCrossSimilarity is the similarity of call sets (Jaccard) above which
+// two tasks of different names are paired.
+const minCrossSimilarity = 0.5
+
 // pairTasks pairs the tasks of both sides: by comm (or CPU), then, among
 // several tasks of one comm, by the similarity of their call sets. With
 // pinned selections, the selected tasks are paired whatever their comms.
@@ -176,6 +180,35 @@ func (c *comparer) pairTasks(pinned bool) {
 		}
 		gTaken[cd.gi] = cd.bi
 		bTaken[cd.bi] = cd.gi
+	}
+	// Tasks left without a partner of the same comm are paired by what
+	// they ran when it is clearly the same work: a renamed binary, or a
+	// raw ftrace capture (tasks by CPU) against a trace-cmd report (tasks
+	// by comm).
+	if !pinned {
+		cands = cands[:0]
+		for gi := range gu {
+			for bi := range bu {
+				if gTaken[gi] < 0 && bTaken[bi] < 0 {
+					if sim := jaccard(gu[gi].keys, bu[bi].keys); sim >= minCrossSimilarity {
+						cands = append(cands, cand{gi, bi, sim})
+					}
+				}
+			}
+		}
+		sort.SliceStable(cands, func(i, j int) bool { return cands[i].sim > cands[j].sim })
+		crossed := 0
+		for _, cd := range cands {
+			if gTaken[cd.gi] >= 0 || bTaken[cd.bi] >= 0 {
+				continue
+			}
+			gTaken[cd.gi] = cd.bi
+			bTaken[cd.bi] = cd.gi
+			crossed++
+		}
+		if crossed > 0 {
+			c.res.Notes = append(c.res.Notes, fmt.Sprintf("%d task pairs of different names paired by the similarity of their calls", crossed))
+		}
 	}
 	add := func(gi, bi int) {
 		p := Pair{Good: -1, Bad: -1, Pinned: pinned}

@@ -192,3 +192,19 @@ func TestCallsAgainstStacks(t *testing.T) {
 		t.Errorf("no divergence shows good's inet_recvmsg -> tcp_bpf_recvmsg; first: %q", res.Divergences[0].Summary)
 	}
 }
+
+// A raw ftrace capture (tasks by CPU) against a trace-cmd report (tasks by
+// comm): the tasks are paired by what they ran, and the divergence is the
+// same.
+func TestRawFtraceAgainstReport(t *testing.T) {
+	dir := testutil.CorpusDir(t)
+	g := mustParse(t, filepath.Join(dir, "lab/raw-default.trace"))
+	b := mustParse(t, filepath.Join(dir, "lab/sockmap-bad.report"))
+	res, err := Compare(g, b, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := res.Divergences[0]; d.Summary != "inet_recvmsg: good -> tcp_bpf_recvmsg, bad -> tcp_recvmsg" || d.Good[0].Line != 22 {
+		t.Errorf("first divergence %q (good line %d)", d.Summary, d.Good[0].Line)
+	}
+}
