@@ -13,8 +13,8 @@ import (
 // a call of a function_graph trace weighs one at the path that ends with
 // it, so the weights sum to the trace's calls. Events are left out. Frames
 // are the normalised names; characters that would break the format (";",
-// newlines, control codes) are replaced, and each path is prefixed with its
-// task's comm when fold is called with withTask.
+// newlines, control codes) are replaced. With withTask, each path starts
+// with its task's label ("comm-pid"), as FlameGraph's --pid option does.
 func Folded(t *Trace, withTask bool) map[string]int64 {
 	out := map[string]int64{}
 	var sb strings.Builder
