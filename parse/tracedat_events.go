@@ -290,33 +290,10 @@ func (f *datFile) readInto(buf []byte, off, n int64, what string) ([]byte, error
 // fieldVal reads an integer field of a record; ok is false when the record
 // is too short or the field has no integer size.
 func (d *datReader) fieldVal(rec []byte, fl *fmtField) (v uint64, ok bool) {
-	if fl.offset < 0 || fl.offset+fl.size > len(rec) {
+	if fl.offset < 0 {
 		return 0, false
 	}
-	b := rec[fl.offset:]
-	f := d.f
-	switch fl.size {
-	case 8:
-		return f.u64(b), true
-	case 4:
-		v = uint64(f.u32(b))
-		if fl.signed {
-			v = uint64(int64(int32(v)))
-		}
-	case 2:
-		v = uint64(f.u16(b))
-		if fl.signed {
-			v = uint64(int64(int16(v)))
-		}
-	case 1:
-		v = uint64(b[0])
-		if fl.signed {
-			v = uint64(int64(int8(b[0])))
-		}
-	default:
-		return 0, false
-	}
-	return v, true
+	return d.f.load(rec, locOf(fl))
 }
 
 // u16, u32 and u64 decode numbers in the file's byte order. They branch on
