@@ -145,17 +145,17 @@ type bccReader struct {
 
 func parseBCC(b *Builder, r *bufio.Reader) error {
 	p := &bccReader{b: b, anon: -1, comms: map[string]int32{}}
-	lr := &stackLineReader{r: r}
+	lr := &lineReader{r: r}
 	for {
 		s, ok := lr.next()
 		if !ok {
 			break
 		}
-		if err := p.line(s, lr.line); err != nil {
+		if err := p.line(s, lr.n); err != nil {
 			return err
 		}
 	}
-	if err := lr.readErr(b); err != nil {
+	if err := lr.readError(b); err != nil {
 		return err
 	}
 	if err := p.flush(); err != nil {
@@ -164,7 +164,7 @@ func parseBCC(b *Builder, r *bufio.Reader) error {
 	if len(b.t.Samples) == 0 && p.first > 0 {
 		return stErrorf(b, p.first, "expected bcc tool output (indented stack frames ending with a count line, or a trace/tcpdrop event line followed by its frames), found %s", stQuote(p.firstT))
 	}
-	b.Finish(lr.line)
+	b.Finish(lr.n)
 	return nil
 }
 

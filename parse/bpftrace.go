@@ -62,23 +62,23 @@ func newBtReader(b *Builder) *btReader {
 
 func parseBpftrace(b *Builder, r *bufio.Reader) error {
 	p := newBtReader(b)
-	lr := &stackLineReader{r: r}
+	lr := &lineReader{r: r}
 	for {
 		s, ok := lr.next()
 		if !ok {
 			break
 		}
-		if err := p.line(s, lr.line); err != nil {
+		if err := p.line(s, lr.n); err != nil {
 			return err
 		}
 	}
-	if err := lr.readErr(b); err != nil {
+	if err := lr.readError(b); err != nil {
 		return err
 	}
-	if err := p.finish(lr.line); err != nil {
+	if err := p.finish(lr.n); err != nil {
 		return err
 	}
-	b.Finish(lr.line)
+	b.Finish(lr.n)
 	return nil
 }
 

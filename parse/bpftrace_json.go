@@ -36,7 +36,7 @@ type btJSONRecord struct {
 const maxJSONRecord = 64 << 20
 
 func parseBpftraceJSON(b *Builder, r *bufio.Reader) error {
-	lr := &stackLineReader{r: r}
+	lr := &lineReader{r: r}
 	text := newBtReader(b)
 	var rec []byte
 	start := 0
@@ -52,9 +52,9 @@ func parseBpftraceJSON(b *Builder, r *bufio.Reader) error {
 				continue
 			}
 			if t[0] != '{' {
-				return stErrorf(b, lr.line, "expected a JSON record {\"type\": ..., \"data\": ...}, found %s", stQuote(t))
+				return stErrorf(b, lr.n, "expected a JSON record {\"type\": ..., \"data\": ...}, found %s", stQuote(t))
 			}
-			start = lr.line
+			start = lr.n
 		}
 		rec = append(rec, s...)
 		rec = append(rec, '\n')
@@ -75,11 +75,11 @@ func parseBpftraceJSON(b *Builder, r *bufio.Reader) error {
 			return err
 		}
 	}
-	if err := lr.readErr(b); err != nil {
+	if err := lr.readError(b); err != nil {
 		return err
 	}
 	if len(rec) > 0 {
-		return &Error{File: b.t.Path, Line: lr.line, Offset: -1, Msg: "expected the end of the JSON record started at line " + strconv.Itoa(start) + ", found end of input", Err: ErrTruncated}
+		return &Error{File: b.t.Path, Line: lr.n, Offset: -1, Msg: "expected the end of the JSON record started at line " + strconv.Itoa(start) + ", found end of input", Err: ErrTruncated}
 	}
 	if len(pending) > 0 {
 		if err := text.line(pending, start); err != nil {
@@ -87,10 +87,10 @@ func parseBpftraceJSON(b *Builder, r *bufio.Reader) error {
 		}
 	}
 	text.read = true // records were read; stray printf text is no error
-	if err := text.finish(lr.line); err != nil {
+	if err := text.finish(lr.n); err != nil {
 		return err
 	}
-	b.Finish(lr.line)
+	b.Finish(lr.n)
 	return nil
 }
 

@@ -14,7 +14,7 @@ import (
 // stackcollapse's --pid) stays a frame, as flame graphs draw it.
 
 func parseFolded(b *Builder, r *bufio.Reader) error {
-	lr := &stackLineReader{r: r}
+	lr := &lineReader{r: r}
 	task := int32(-1)
 	var frames [][]byte
 	for {
@@ -28,7 +28,7 @@ func parseFolded(b *Builder, r *bufio.Reader) error {
 		}
 		stack, count, ok := foldedLine(t)
 		if !ok {
-			return stErrorf(b, lr.line, "expected a folded stack \"root;child;leaf COUNT\", found %s", stQuote(t))
+			return stErrorf(b, lr.n, "expected a folded stack \"root;child;leaf COUNT\", found %s", stQuote(t))
 		}
 		frames = frames[:0]
 		for len(stack) > 0 {
@@ -43,17 +43,17 @@ func parseFolded(b *Builder, r *bufio.Reader) error {
 			}
 		}
 		if len(frames) == 0 {
-			return stErrorf(b, lr.line, "expected frames before the count, found %s", stQuote(t))
+			return stErrorf(b, lr.n, "expected frames before the count, found %s", stQuote(t))
 		}
 		if task < 0 {
 			task = b.Task(-1, nil, -1)
 		}
-		b.Sample(task, frames, count, "", "", int32(lr.line))
+		b.Sample(task, frames, count, "", "", int32(lr.n))
 	}
-	if err := lr.readErr(b); err != nil {
+	if err := lr.readError(b); err != nil {
 		return err
 	}
-	b.Finish(lr.line)
+	b.Finish(lr.n)
 	return nil
 }
 

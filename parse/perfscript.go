@@ -29,7 +29,7 @@ type perfSample struct {
 }
 
 func parsePerfScript(b *Builder, r *bufio.Reader) error {
-	lr := &stackLineReader{r: r}
+	lr := &lineReader{r: r}
 	var cur perfSample
 	open := false
 	flush := func() {
@@ -60,11 +60,11 @@ func parsePerfScript(b *Builder, r *bufio.Reader) error {
 		}
 		if s[0] == ' ' || s[0] == '\t' {
 			if !open {
-				return stErrorf(b, lr.line, "expected a sample header \"comm pid [cpu] time: event:\" before frames, found %s", stQuote(t))
+				return stErrorf(b, lr.n, "expected a sample header \"comm pid [cpu] time: event:\" before frames, found %s", stQuote(t))
 			}
 			f, ok := perfFrame(t)
 			if !ok {
-				return stErrorf(b, lr.line, "expected a frame \"addr symbol (library)\", found %s", stQuote(t))
+				return stErrorf(b, lr.n, "expected a frame \"addr symbol (library)\", found %s", stQuote(t))
 			}
 			lo := len(cur.arena)
 			cur.arena = append(cur.arena, f...)
@@ -77,20 +77,20 @@ func parsePerfScript(b *Builder, r *bufio.Reader) error {
 		flush()
 		h, ok := perfHeader(t)
 		if !ok {
-			return stErrorf(b, lr.line, "expected a sample header \"comm pid [cpu] time: event:\", found %s", stQuote(t))
+			return stErrorf(b, lr.n, "expected a sample header \"comm pid [cpu] time: event:\", found %s", stQuote(t))
 		}
 		headers++
 		open = true
-		cur.line = lr.line
+		cur.line = lr.n
 		cur.task = b.Task(h.pid, h.comm, -1)
 		cur.keys = "comm=" + string(h.comm) + " pid=" + string(h.pidText) + " event=" + string(h.event)
 		cur.arena, cur.spans = cur.arena[:0], cur.spans[:0]
 	}
-	if err := lr.readErr(b); err != nil {
+	if err := lr.readError(b); err != nil {
 		return err
 	}
 	flush()
-	b.Finish(lr.line)
+	b.Finish(lr.n)
 	return nil
 }
 

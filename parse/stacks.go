@@ -1,17 +1,16 @@
 package parse
 
 import (
-	"bufio"
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"strconv"
 )
 
-// This file holds what the stack readers share: a line reader that keeps
-// line numbers and allocates nothing per line, the check that keeps every
+// This file holds what the stack readers share: the check that keeps every
 // stack scorer away from function_graph traces, and small byte helpers.
+// They read lines with the function_graph readers' lineReader, which
+// allocates nothing per line and bounds a line at maxLine bytes, so an
+// untrusted paste without newlines cannot grow memory without limit.
 //
 // The stack formats and their readers:
 //   - bpftrace text output (bpftrace.go, with the map grammar in
@@ -25,55 +24,6 @@ import (
 // Every stack becomes one [Builder.Sample]: frames root first, keeping their
 // raw text ("inet_recvmsg+233"); the name table normalises the offset away
 // for matching ([Normalize]).
-
-// stackLineReader reads lines from a bufio.Reader without allocating per line.
-// A line longer than the reader's buffer is gathered in buf.
-type stackLineReader struct {
-	r    *bufio.Reader
-	buf  []byte
-	line int // number of the line last returned, 1-based
-	err  error
-}
-
-// next returns the next line without its end of line ("\n" or "\r\n"), or
-// ok=false at the end of input or on a read error (see lr.err). The slice is
-// valid until the next call.
-func (lr *stackLineReader) next() (line []byte, ok bool) {
-	if lr.err != nil {
-		return nil, false
-	}
-	s, err := lr.r.ReadSlice('\n')
-	if errors.Is(err, bufio.ErrBufferFull) {
-		lr.buf = append(lr.buf[:0], s...)
-		for errors.Is(err, bufio.ErrBufferFull) {
-			s, err = lr.r.ReadSlice('\n')
-			lr.buf = append(lr.buf, s...)
-		}
-		s = lr.buf
-	}
-	if err != nil {
-		if !errors.Is(err, io.EOF) {
-			lr.err = err
-			return nil, false
-		}
-		lr.err = io.EOF
-		if len(s) == 0 {
-			return nil, false
-		}
-	}
-	lr.line++
-	s = bytes.TrimSuffix(s, []byte("\n"))
-	s = bytes.TrimSuffix(s, []byte("\r"))
-	return s, true
-}
-
-// readErr converts a read error (not EOF) into a positioned error.
-func (lr *stackLineReader) readErr(b *Builder) error {
-	if lr.err == nil || errors.Is(lr.err, io.EOF) {
-		return nil
-	}
-	return &Error{File: b.t.Path, Line: lr.line + 1, Offset: -1, Msg: "reading input", Err: lr.err}
-}
 
 // errorf returns a positioned parse error of b's input.
 func stErrorf(b *Builder, line int, format string, args ...any) *Error {
