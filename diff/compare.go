@@ -130,6 +130,7 @@ type comparer struct {
 	grs, brs   []run
 	fg, fb     []uint64
 	pending    []work
+	order      []int32 // rows in pre-order, computed once by finish
 	edits      []edit
 	fellBack   int
 	units      [][2]int // per pair: unit indices into g.tasks / b.tasks (-1 none)
@@ -492,7 +493,8 @@ func (c *comparer) copySubtree(s *side, row int32, n parse.NodeID, op Op) {
 // every row below it is the same.
 func (c *comparer) finish() {
 	rows := c.res.Rows
-	order := c.res.preorder()
+	c.order = c.res.preorder()
+	order := c.order
 	for i := len(order) - 1; i >= 0; i-- {
 		id := order[i]
 		r := &rows[id]

@@ -39,7 +39,7 @@ func share(u *taskUnit, parent, child int32) (float64, int32) {
 // the one a kernel engineer would call the cause comes first.
 func (c *comparer) rank() {
 	res := c.res
-	order := res.preorder()
+	order := c.order
 	pos := make([]int32, len(res.Rows))
 	for i, id := range order {
 		pos[id] = int32(i)
